@@ -1,0 +1,288 @@
+//! The XLM-RoBERTa encoder (multilingual-e5-small) in candle, one struct per module of
+//! the checkpoint so names match `model.safetensors` (post-LayerNorm BERT layers, erf
+//! GELU, absolute positions offset by `pad_token_id + 1`).
+//!
+//! The 250k-row word embedding table is not copied into memory: rows are gathered
+//! straight from the memory-mapped file, which keeps start-up fast and memory small.
+
+use std::path::Path;
+
+use candle_core::{DType, Device, Module, Tensor, D};
+use candle_nn::{LayerNorm, VarBuilder};
+use serde::Deserialize;
+
+use super::mmap_table::MappedTable;
+use super::Error;
+
+/// The fields of `config.json` the encoder needs.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Config {
+    pub hidden_size: usize,
+    pub num_hidden_layers: usize,
+    pub num_attention_heads: usize,
+    pub intermediate_size: usize,
+    pub hidden_act: String,
+    pub layer_norm_eps: f64,
+    pub vocab_size: usize,
+    pub max_position_embeddings: usize,
+    pub pad_token_id: u32,
+}
+
+impl Config {
+    pub fn load(dir: &Path) -> Result<Self, Error> {
+        let path = dir.join("config.json");
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::model(&path, e))?;
+        let config: Config = serde_json::from_str(&text).map_err(|e| Error::model(&path, e))?;
+        if config.hidden_act != "gelu" {
+            return Err(Error::model(
+                &path,
+                format!("hidden_act `{}` is not supported", config.hidden_act),
+            ));
+        }
+        if config.num_attention_heads == 0 || config.hidden_size % config.num_attention_heads != 0 {
+            return Err(Error::model(
+                &path,
+                "hidden_size is not a multiple of num_attention_heads",
+            ));
+        }
+        Ok(config)
+    }
+}
+
+/// `x · Wᵀ + b` over the last dimension, as one 2-D matrix product.
+struct Dense {
+    weight: Tensor,
+    bias: Tensor,
+}
+
+impl Dense {
+    fn load(vb: VarBuilder, inputs: usize, outputs: usize) -> candle_core::Result<Self> {
+        Ok(Dense {
+            weight: vb.get((outputs, inputs), "weight")?,
+            bias: vb.get(outputs, "bias")?,
+        })
+    }
+
+    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        x.matmul(&self.weight.t()?)?.broadcast_add(&self.bias)
+    }
+}
+
+fn layer_norm(vb: VarBuilder, size: usize, eps: f64) -> candle_core::Result<LayerNorm> {
+    Ok(LayerNorm::new(
+        vb.get(size, "weight")?,
+        vb.get(size, "bias")?,
+        eps,
+    ))
+}
+
+struct Embeddings {
+    word_embeddings: MappedTable,
+    position_embeddings: Tensor,
+    token_type_row: Tensor,
+    layer_norm: LayerNorm,
+}
+
+struct SelfAttention {
+    query: Dense,
+    key: Dense,
+    value: Dense,
+    heads: usize,
+    head_dim: usize,
+}
+
+struct Layer {
+    attention: SelfAttention,
+    attention_output: Dense,
+    attention_norm: LayerNorm,
+    intermediate: Dense,
+    output: Dense,
+    output_norm: LayerNorm,
+}
+
+pub struct XlmRoberta {
+    config: Config,
+    embeddings: Embeddings,
+    layers: Vec<Layer>,
+    device: Device,
+}
+
+impl XlmRoberta {
+    pub fn load(dir: &Path) -> Result<Self, Error> {
+        let config = Config::load(dir)?;
+        let weights = dir.join("model.safetensors");
+        let device = Device::Cpu;
+        let word_embeddings = MappedTable::open(&weights, "embeddings.word_embeddings.weight")?;
+        if word_embeddings.shape() != (config.vocab_size, config.hidden_size) {
+            return Err(Error::model(
+                &weights,
+                format!(
+                    "word embeddings are {:?}, config says {}x{}",
+                    word_embeddings.shape(),
+                    config.vocab_size,
+                    config.hidden_size
+                ),
+            ));
+        }
+        // SAFETY: the file is memory-mapped read-only; akapit never writes a model file
+        // while a model is loaded, and candle copies what it reads.
+        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[&weights], DType::F32, &device) }
+            .map_err(|e| Error::model(&weights, e))?;
+        Self::build(config, word_embeddings, vb, device).map_err(|e| Error::model(&weights, e))
+    }
+
+    fn build(
+        config: Config,
+        word_embeddings: MappedTable,
+        vb: VarBuilder,
+        device: Device,
+    ) -> candle_core::Result<Self> {
+        let h = config.hidden_size;
+        let eps = config.layer_norm_eps;
+        let emb = vb.pp("embeddings");
+        let embeddings = Embeddings {
+            word_embeddings,
+            position_embeddings: emb.get(
+                (config.max_position_embeddings, h),
+                "position_embeddings.weight",
+            )?,
+            token_type_row: emb
+                .get((2, h), "token_type_embeddings.weight")
+                .or_else(|_| emb.get((1, h), "token_type_embeddings.weight"))?
+                .get(0)?,
+            layer_norm: layer_norm(emb.pp("LayerNorm"), h, eps)?,
+        };
+        let heads = config.num_attention_heads;
+        let ff = config.intermediate_size;
+        let layers = (0..config.num_hidden_layers)
+            .map(|i| {
+                let l = vb.pp(format!("encoder.layer.{i}"));
+                let att = l.pp("attention");
+                Ok(Layer {
+                    attention: SelfAttention {
+                        query: Dense::load(att.pp("self.query"), h, h)?,
+                        key: Dense::load(att.pp("self.key"), h, h)?,
+                        value: Dense::load(att.pp("self.value"), h, h)?,
+                        heads,
+                        head_dim: h / heads,
+                    },
+                    attention_output: Dense::load(att.pp("output.dense"), h, h)?,
+                    attention_norm: layer_norm(att.pp("output.LayerNorm"), h, eps)?,
+                    intermediate: Dense::load(l.pp("intermediate.dense"), h, ff)?,
+                    output: Dense::load(l.pp("output.dense"), ff, h)?,
+                    output_norm: layer_norm(l.pp("output.LayerNorm"), h, eps)?,
+                })
+            })
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        Ok(XlmRoberta {
+            config,
+            embeddings,
+            layers,
+            device,
+        })
+    }
+
+    pub fn hidden_size(&self) -> usize {
+        self.config.hidden_size
+    }
+
+    pub fn max_positions(&self) -> usize {
+        // Positions start after the padding id, so that many rows are never used.
+        self.config.max_position_embeddings - self.config.pad_token_id as usize - 1
+    }
+
+    /// Last hidden states `[batch, len, hidden]` for right-padded sequences: `ids` holds
+    /// `batch × len` ids, `lengths` the real length of each sequence.
+    pub fn forward(
+        &self,
+        ids: &[u32],
+        lengths: &[usize],
+        len: usize,
+    ) -> candle_core::Result<Tensor> {
+        let batch = lengths.len();
+        let h = self.config.hidden_size;
+        let pad = self.config.pad_token_id;
+        let positions: Vec<u32> = lengths
+            .iter()
+            .flat_map(|&n| (0..len).map(move |t| if t < n { pad + 1 + t as u32 } else { pad }))
+            .collect();
+        let positions = Tensor::from_vec(positions, batch * len, &self.device)?;
+        let words = self.embeddings.word_embeddings.rows(ids, &self.device)?;
+        let x = words
+            .add(&self.embeddings.position_embeddings.embedding(&positions)?)?
+            .broadcast_add(&self.embeddings.token_type_row)?;
+        let mut x = self.embeddings.layer_norm.forward(&x)?;
+
+        // Additive mask: 0 for real tokens, a large negative number for padding keys.
+        let bias: Vec<f32> = lengths
+            .iter()
+            .flat_map(|&n| (0..len).map(move |t| if t < n { 0.0 } else { f32::MIN / 2.0 }))
+            .collect();
+        let bias = Tensor::from_vec(bias, (batch, 1, 1, len), &self.device)?;
+        for layer in &self.layers {
+            x = layer.forward(&x, &bias, batch, len)?;
+        }
+        x.reshape((batch, len, h))
+    }
+}
+
+impl Layer {
+    /// `x` is `[batch·len, hidden]`.
+    fn forward(
+        &self,
+        x: &Tensor,
+        bias: &Tensor,
+        batch: usize,
+        len: usize,
+    ) -> candle_core::Result<Tensor> {
+        let attended = self.attention.forward(x, bias, batch, len)?;
+        let x = self
+            .attention_norm
+            .forward(&(self.attention_output.forward(&attended)? + x)?)?;
+        let inner = self.intermediate.forward(&x)?.gelu_erf()?;
+        self.output_norm
+            .forward(&(self.output.forward(&inner)? + x)?)
+    }
+}
+
+impl SelfAttention {
+    fn forward(
+        &self,
+        x: &Tensor,
+        bias: &Tensor,
+        batch: usize,
+        len: usize,
+    ) -> candle_core::Result<Tensor> {
+        let split = |t: Tensor| {
+            t.reshape((batch, len, self.heads, self.head_dim))?
+                .transpose(1, 2)?
+                .contiguous()
+        };
+        let q = split(self.query.forward(x)?)?;
+        let k = split(self.key.forward(x)?)?;
+        let v = split(self.value.forward(x)?)?;
+        let scale = 1.0 / (self.head_dim as f64).sqrt();
+        let scores = (q.matmul(&k.t()?)? * scale)?.broadcast_add(bias)?;
+        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+        probs
+            .matmul(&v)?
+            .transpose(1, 2)?
+            .reshape((batch * len, self.heads * self.head_dim))
+    }
+}
+
+/// Mean of the hidden states over the real tokens of each sequence: `[batch, hidden]`.
+pub fn mean_pool(hidden: &Tensor, lengths: &[usize]) -> candle_core::Result<Tensor> {
+    let (batch, len, _) = hidden.dims3()?;
+    let mask: Vec<f32> = lengths
+        .iter()
+        .flat_map(|&n| (0..len).map(move |t| if t < n { 1.0 } else { 0.0 }))
+        .collect();
+    let mask = Tensor::from_vec(mask, (batch, len, 1), hidden.device())?;
+    let counts: Vec<f32> = lengths.iter().map(|&n| n.max(1) as f32).collect();
+    let counts = Tensor::from_vec(counts, (batch, 1), hidden.device())?;
+    hidden
+        .broadcast_mul(&mask)?
+        .sum(D::Minus2)?
+        .broadcast_div(&counts)
+}

