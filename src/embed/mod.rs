@@ -163,6 +163,12 @@ impl Model {
         }
     }
 
+    /// Token ids of `text` with its prompt and special tokens, as one sequence.
+    pub fn token_ids(&self, text: &str, role: Role) -> Result<Vec<u32>, Error> {
+        let content = self.tokenizer.content_ids(self.prefix(role), text)?;
+        Ok(split_windows(&content, content.len(), self.bos, self.eos).concat())
+    }
+
     /// Token ids of `text` with its prompt, cut into windows that each get the special tokens.
     pub fn windows(&self, text: &str, role: Role) -> Result<Vec<Vec<u32>>, Error> {
         let content = self.tokenizer.content_ids(self.prefix(role), text)?;

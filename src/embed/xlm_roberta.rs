@@ -39,7 +39,11 @@ impl Config {
                 format!("hidden_act `{}` is not supported", config.hidden_act),
             ));
         }
-        if config.num_attention_heads == 0 || config.hidden_size % config.num_attention_heads != 0 {
+        if config.num_attention_heads == 0
+            || !config
+                .hidden_size
+                .is_multiple_of(config.num_attention_heads)
+        {
             return Err(Error::model(
                 &path,
                 "hidden_size is not a multiple of num_attention_heads",

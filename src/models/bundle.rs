@@ -39,6 +39,13 @@ impl SourceRecord {
 pub fn install(spec: &ModelSpec, target: &Path, ui: &Ui) -> Result<(), Error> {
     let parent = target.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(Error::io(parent))?;
+    // One fetch per model at a time; a second process waits, then finds the folder.
+    let lock_path = parent.join(format!(".{}.lock", spec.name));
+    let lock = std::fs::File::create(&lock_path).map_err(Error::io(&lock_path))?;
+    lock.lock().map_err(Error::io(&lock_path))?;
+    if target.is_dir() {
+        return Ok(());
+    }
     // Verified wheels stay here between attempts, so an interrupted fetch resumes.
     let downloads = parent.join(".downloads").join(&spec.name);
     std::fs::create_dir_all(&downloads).map_err(Error::io(&downloads))?;

@@ -156,7 +156,7 @@ impl<'a> E5s1<'a> {
         if quant_block != Q4_BLOCK {
             return Err(format!("unsupported quantisation block {quant_block}"));
         }
-        if header.heads == 0 || header.hidden % header.heads != 0 {
+        if header.heads == 0 || !header.hidden.is_multiple_of(header.heads) {
             return Err(format!(
                 "hidden {} not divisible by heads {}",
                 header.hidden, header.heads
@@ -231,7 +231,9 @@ impl<'a> E5s1<'a> {
                 TensorKind::F32 => elements * 4,
                 TensorKind::Q4_0 => elements / Q4_BLOCK * Q4_BLOCK_BYTES,
             };
-            if nbytes != expected || (kind == TensorKind::Q4_0 && elements % Q4_BLOCK != 0) {
+            if nbytes != expected
+                || (kind == TensorKind::Q4_0 && !elements.is_multiple_of(Q4_BLOCK))
+            {
                 return Err(format!(
                     "tensor {name}: {nbytes} bytes for {elements} elements"
                 ));
