@@ -1,11 +1,19 @@
 //! Ingest: everything between a path on the command line and the passages that get embedded.
-//! `walk` finds the files and `extract` reads one file as text.
+//! `walk` finds the files, `extract` reads one file as text, and `chunk` cleans the text (`clean`,
+//! `reflow`) and cuts it into passages that fit the model (`split`, `sentences`).
 
+mod chunk;
+mod clean;
 mod extract;
+mod paragraph;
+mod reflow;
+mod sentences;
+mod split;
 mod walk;
 
 use std::path::PathBuf;
 
+pub use chunk::{chunk, ChunkOptions, Passage};
 pub use extract::{extract, Extracted, Loaded};
 pub use walk::{walk, Skipped, Walked};
 
