@@ -338,12 +338,17 @@ mod tests {
         }
     }
 
-    /// Prints every seed's passages: `cargo test --release --lib dump_seed_passages -- --ignored --nocapture`.
+    /// Prints every seed's passages: `cargo test --release --lib dump_seed_passages -- --ignored
+    /// --nocapture`, with the limit in fake tokens taken from `DUMP_MAX_TOKENS` (default 512).
     #[test]
     #[ignore]
     fn dump_seed_passages() {
+        let max_tokens = std::env::var("DUMP_MAX_TOKENS")
+            .ok()
+            .and_then(|value| value.parse().ok())
+            .unwrap_or(512);
         for (name, _) in SEEDS {
-            let passages = passages_of(name, 512);
+            let passages = passages_of(name, max_tokens);
             println!("== {name}: {} passages", passages.len());
             for p in passages {
                 println!(

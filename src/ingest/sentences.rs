@@ -28,45 +28,29 @@ pub(super) fn ends_sentence(text: &str) -> bool {
         .ends_with(['.', '!', '?', '…'])
 }
 
-/// Byte spans of the whitespace-separated words of `text[range]`.
-pub(super) fn word_spans(text: &str, range: Range<usize>) -> Vec<Range<usize>> {
-    let mut spans = Vec::new();
-    let mut start = None;
-    for (offset, c) in text[range.clone()].char_indices() {
-        let at = range.start + offset;
-        match (c.is_whitespace(), start) {
-            (true, Some(s)) => {
-                spans.push(s..at);
-                start = None;
-            }
-            (false, None) => start = Some(at),
-            _ => {}
-        }
-    }
-    if let Some(s) = start {
-        spans.push(s..range.end);
-    }
-    spans
+/// The first whitespace-separated word of `text[range]`, as a byte span of `text`.
+pub(super) fn next_word(text: &str, range: Range<usize>) -> Option<Range<usize>> {
+    let slice = &text[range.clone()];
+    let begin = slice.find(|c: char| !c.is_whitespace())?;
+    let length = slice[begin..]
+        .find(char::is_whitespace)
+        .unwrap_or(slice.len() - begin);
+    Some(range.start + begin..range.start + begin + length)
 }
 
-/// Byte spans of the sentences of `text`, in order; together they cover every word.
-pub(super) fn sentence_spans(text: &str) -> Vec<Range<usize>> {
-    let words = word_spans(text, 0..text.len());
-    let mut spans = Vec::new();
-    let mut start = match words.first() {
-        Some(first) => first.start,
-        None => return spans,
-    };
-    for pair in words.windows(2) {
-        if is_boundary(&text[pair[0].clone()], &text[pair[1].clone()]) {
-            spans.push(start..pair[0].end);
-            start = pair[1].start;
+/// The first sentence of `text[range]`, from its first word to the word after which a sentence
+/// ends (or the end of the range), as a byte span of `text`. Scans no further than that word's
+/// successor, so walking a long text sentence by sentence stays linear.
+pub(super) fn next_sentence(text: &str, range: Range<usize>) -> Option<Range<usize>> {
+    let first = next_word(text, range.clone())?;
+    let mut current = first.clone();
+    while let Some(next) = next_word(text, current.end..range.end) {
+        if is_boundary(&text[current.clone()], &text[next.clone()]) {
+            break;
         }
+        current = next;
     }
-    if let Some(last) = words.last() {
-        spans.push(start..last.end);
-    }
-    spans
+    Some(first.start..current.end)
 }
 
 /// Whether a sentence ends after the word `token`, given the word that follows it.
@@ -121,10 +105,13 @@ mod tests {
     use super::*;
 
     fn sentences(text: &str) -> Vec<&str> {
-        sentence_spans(text)
-            .into_iter()
-            .map(|span| &text[span])
-            .collect()
+        let mut found = Vec::new();
+        let mut at = 0;
+        while let Some(span) = next_sentence(text, at..text.len()) {
+            at = span.end;
+            found.push(&text[span]);
+        }
+        found
     }
 
     #[test]
@@ -202,10 +189,22 @@ mod tests {
     }
 
     #[test]
-    fn word_spans_cover_words_inside_a_range() {
+    fn next_word_skips_leading_spaces_inside_a_range() {
         let text = "Alaś Białacki, niedoszły kandydat";
-        let spans = word_spans(text, 6..text.len());
-        let words: Vec<_> = spans.into_iter().map(|s| &text[s]).collect();
-        assert_eq!(words, vec!["Białacki,", "niedoszły", "kandydat"]);
+        // "Alaś" is 5 bytes long.
+        assert_eq!(next_word(text, 5..text.len()), Some(6..16));
+        assert_eq!(&text[6..16], "Białacki,");
+        assert_eq!(next_word(text, 6..9), Some(6..9));
+        assert_eq!(next_word(text, 5..6), None);
+        assert_eq!(next_word(text, 0..text.len()), Some(0..5));
+    }
+
+    #[test]
+    fn a_sentence_can_be_read_from_the_middle() {
+        // Where a cut sentence's rest starts the next passage.
+        let text = "Mińsk zastrzegł sobie, że Rosjanie nie mogą dowodzić. Czyli bez zgody Mińska nie może.";
+        let from = text.find("Rosjanie").unwrap();
+        let span = next_sentence(text, from..text.len()).unwrap();
+        assert_eq!(&text[span], "Rosjanie nie mogą dowodzić.");
     }
 }

@@ -4,9 +4,9 @@
 
 use std::ops::Range;
 
-use super::sentences::{sentence_spans, word_spans};
+use super::sentences::{next_sentence, next_word};
 
-/// What a span of text is made of, coarsest first.
+/// The parts a span of text is cut into, coarsest first.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Unit {
     Sentence,
@@ -15,18 +15,92 @@ enum Unit {
 }
 
 impl Unit {
-    /// The next finer unit and the spans of it inside `range`; None for a single character.
-    fn finer(self, text: &str, range: Range<usize>) -> Option<(Unit, Vec<Range<usize>>)> {
+    /// The unit one of these is cut into when it does not fit alone; None for a single character.
+    fn finer(self) -> Option<Unit> {
         match self {
-            Unit::Sentence => Some((Unit::Word, word_spans(text, range))),
-            Unit::Word => Some((
-                Unit::Char,
-                text[range.clone()]
-                    .char_indices()
-                    .map(|(at, c)| range.start + at..range.start + at + c.len_utf8())
-                    .collect(),
-            )),
+            Unit::Sentence => Some(Unit::Word),
+            Unit::Word => Some(Unit::Char),
             Unit::Char => None,
+        }
+    }
+
+    /// The first span of this unit in `text[range]`.
+    fn next(self, text: &str, range: Range<usize>) -> Option<Range<usize>> {
+        match self {
+            Unit::Sentence => next_sentence(text, range),
+            Unit::Word => next_word(text, range),
+            Unit::Char => {
+                let c = text[range.clone()].chars().next()?;
+                Some(range.start..range.start + c.len_utf8())
+            }
+        }
+    }
+}
+
+/// The units of one kind at the front of a range, found only as far as they are asked for, so
+/// that cutting a huge paragraph never rescans the whole rest of it for every piece.
+struct Units<'t> {
+    text: &'t str,
+    unit: Unit,
+    end: usize,
+    spans: Vec<Range<usize>>,
+}
+
+impl<'t> Units<'t> {
+    fn new(text: &'t str, unit: Unit, range: Range<usize>) -> Self {
+        let mut units = Units {
+            text,
+            unit,
+            end: range.end,
+            spans: Vec::new(),
+        };
+        units.spans.extend(unit.next(text, range));
+        units
+    }
+
+    /// Finds units until `count` are known or the range has no more; returns how many are known.
+    fn known(&mut self, count: usize) -> usize {
+        while self.spans.len() < count {
+            let from = self.spans.last().map_or(self.end, |last| last.end);
+            match self.unit.next(self.text, from..self.end) {
+                Some(span) => self.spans.push(span),
+                None => break,
+            }
+        }
+        self.spans.len().min(count)
+    }
+
+    /// The span from the first unit's start to the end of unit `count - 1`.
+    fn prefix(&self, count: usize) -> Range<usize> {
+        self.spans[0].start..self.spans[count - 1].end
+    }
+
+    /// The number of leading units that together satisfy `fits` (0 if not even the first does).
+    /// Gallops (1, 2, 4, …) and then bisects, so the number of tokenizer calls grows with the
+    /// log of the answer and no call is made on text much longer than the answer. Assumes that a
+    /// longer span never has fewer tokens.
+    fn longest_prefix(&mut self, fits: impl Fn(Range<usize>) -> bool) -> usize {
+        let mut good = 0;
+        let mut step = 1;
+        loop {
+            let probe = self.known(good + step);
+            if probe == good {
+                return good;
+            }
+            if !fits(self.prefix(probe)) {
+                let mut bad = probe;
+                while bad - good > 1 {
+                    let middle = (good + bad) / 2;
+                    if fits(self.prefix(middle)) {
+                        good = middle;
+                    } else {
+                        bad = middle;
+                    }
+                }
+                return good;
+            }
+            good = probe;
+            step *= 2;
         }
     }
 }
@@ -48,12 +122,19 @@ impl Budget<'_> {
     fn fits(&self, span: Range<usize>) -> bool {
         self.tokens(span) <= self.max_tokens
     }
+
+    /// The token count to aim at for the first of the pieces `span` needs, so that they come out
+    /// about even: the span's own tokens (without the per-piece overhead) shared between them.
+    fn even_share(&self, span: Range<usize>) -> usize {
+        let content = self.tokens(span).saturating_sub(self.overhead);
+        let room = self.max_tokens.saturating_sub(self.overhead).max(1);
+        self.overhead + content.div_ceil(content.div_ceil(room).max(2))
+    }
 }
 
 /// Byte spans of `text` (single-spaced, trimmed) that each count at most `max_tokens`, in order,
-/// non-empty, and covering every word. Consecutive sentences are packed greedily. A single
-/// character over the limit (a limit below the tokenizer's own overhead) is still returned on its
-/// own, as nothing smaller can be cut.
+/// non-empty, and covering every word. A single character over the limit (a limit below the
+/// tokenizer's own overhead) is still returned on its own, as nothing smaller can be cut.
 pub(super) fn split_to_limit(
     text: &str,
     max_tokens: usize,
@@ -62,8 +143,8 @@ pub(super) fn split_to_limit(
     if text.is_empty() {
         return Vec::new();
     }
+    let whole = 0..text.len();
     if count_tokens(text) <= max_tokens {
-        let whole = 0..text.len();
         return vec![whole];
     }
     let budget = Budget {
@@ -72,90 +153,55 @@ pub(super) fn split_to_limit(
         count_tokens,
         overhead: count_tokens(""),
     };
-    let sentences = sentence_spans(text);
     let mut pieces = Vec::new();
-    // The next piece starts at `start`, inside `sentences[index]`: at a word's start, or inside a
-    // word that had to be cut between characters.
-    let mut index = 0;
-    let mut start = 0;
-    while let Some(sentence) = sentences.get(index) {
-        let rest = &sentences[index..];
-        let taken = longest_fitting(rest.len(), |count| budget.fits(start..rest[count - 1].end));
-        start = if taken > 0 {
-            pieces.push(start..rest[taken - 1].end);
-            rest[taken - 1].end
-        } else {
-            cut_front(&budget, start..sentence.end, Unit::Sentence, &mut pieces)
-        };
-        // Move on to the sentence holding the first word not yet in a piece.
-        while sentences.get(index).is_some_and(|s| s.end <= start) {
-            index += 1;
-        }
-        if let Some(next) = sentences.get(index) {
-            start = start.max(next.start);
-        }
+    let rest = cut(&budget, whole, Unit::Sentence, &mut pieces);
+    if rest < text.len() {
+        pieces.push(rest..text.len());
     }
     pieces
 }
 
-/// Emits the front of `span`, a `unit` (or the rest of one) that is over the limit, cut at the
-/// next finer unit, and returns where the rest of `span` begins. The front aims at an even share
-/// of the pieces the span needs, so that cutting a long sentence leaves no one-word tail.
-fn cut_front(
-    budget: &Budget,
-    span: Range<usize>,
-    unit: Unit,
-    pieces: &mut Vec<Range<usize>>,
-) -> usize {
-    let Some((finer, parts)) = unit.finer(budget.text, span.clone()) else {
-        pieces.push(span.clone());
-        return span.end;
-    };
-    // Split the span's own tokens (without the per-piece overhead) evenly over the pieces needed.
-    let content = budget.tokens(span.clone()).saturating_sub(budget.overhead);
-    let room = budget.max_tokens.saturating_sub(budget.overhead).max(1);
-    let share = budget.overhead + content.div_ceil(content.div_ceil(room).max(2));
-    let prefix_within = |limit: usize| {
-        longest_fitting(parts.len(), |count| {
-            budget.tokens(parts[0].start..parts[count - 1].end) <= limit
-        })
-    };
-    let taken = match prefix_within(share) {
-        0 => prefix_within(budget.max_tokens),
-        taken => taken,
-    };
-    if taken == 0 {
-        return cut_front(budget, parts[0].clone(), finer, pieces);
-    }
-    pieces.push(parts[0].start..parts[taken - 1].end);
-    parts.get(taken).map_or(span.end, |next| next.start)
-}
-
-/// The largest `count` in `0..=len` for which `fits(count)` holds, `fits(0)` being taken as true.
-/// Gallops (1, 2, 4, …) and then bisects, so the number of tokenizer calls grows with the log of
-/// the answer and no call is made on text much longer than the limit. Assumes that a longer span
-/// never has fewer tokens.
-fn longest_fitting(len: usize, fits: impl Fn(usize) -> bool) -> usize {
-    let mut good = 0;
-    let mut step = 1;
-    while good < len {
-        let probe = (good + step).min(len);
-        if !fits(probe) {
-            let mut bad = probe;
-            while bad - good > 1 {
-                let middle = (good + bad) / 2;
-                if fits(middle) {
-                    good = middle;
-                } else {
-                    bad = middle;
-                }
-            }
-            return good;
+/// Cuts pieces made of whole `part`s off the front of `span`, which is over the limit, until what
+/// is left fits, and returns where that rest begins: the caller packs it with what follows. A part
+/// that does not fit alone is cut into finer parts the same way. Pieces hold as many parts as fit,
+/// except that the last two share the tokens evenly when that takes no extra piece, so that no
+/// piece is a scrap.
+fn cut(budget: &Budget, span: Range<usize>, part: Unit, pieces: &mut Vec<Range<usize>>) -> usize {
+    let mut start = span.start;
+    loop {
+        let mut units = Units::new(budget.text, part, start..span.end);
+        let greedy = units.longest_prefix(|prefix| budget.fits(prefix));
+        if units.known(greedy + 1) == greedy {
+            return start;
         }
-        good = probe;
-        step *= 2;
+        if greedy == 0 {
+            let first = units.prefix(1);
+            start = match part.finer() {
+                Some(finer) => cut(budget, first, finer, pieces),
+                // A single character over the limit: nothing smaller exists.
+                None => {
+                    pieces.push(first.clone());
+                    first.end
+                }
+            };
+            continue;
+        }
+        // Near the end, cut where the two last pieces come out even, as long as the second then
+        // fits. Only a rest of about two pieces is counted whole: counting every long rest would
+        // make cutting a huge unit quadratic.
+        let mut taken = greedy;
+        if span.end - start <= 2 * units.prefix(greedy).len() {
+            let share = budget.even_share(start..span.end);
+            let even = units
+                .longest_prefix(|prefix| budget.tokens(prefix) <= share)
+                .max(1);
+            if budget.fits(units.spans[even].start..span.end) {
+                taken = even;
+            }
+        }
+        pieces.push(units.prefix(taken));
+        start = units.spans[taken].start;
     }
-    good
 }
 
 #[cfg(test)]
@@ -241,6 +287,39 @@ mod tests {
     }
 
     #[test]
+    fn cutting_a_huge_sentence_counts_each_byte_a_bounded_number_of_times() {
+        let text = vec!["słowo"; 20_000].join(" ");
+        let counted = Cell::new(0);
+        let count = |piece: &str| {
+            counted.set(counted.get() + piece.len());
+            words_plus_two(piece)
+        };
+        let cut = pieces(&text, 100, &count);
+        assert_eq!(cut.len(), 205);
+        assert!(cut.iter().all(|piece| words_plus_two(piece) <= 100));
+        assert!(
+            counted.get() < 20 * text.len(),
+            "{} bytes counted",
+            counted.get()
+        );
+
+        // A blob without spaces (an inlined image in Markdown) is cut between characters.
+        let blob = "iVBORw0KGgo".repeat(10_000);
+        counted.set(0);
+        let by_chars = |piece: &str| {
+            counted.set(counted.get() + piece.len());
+            piece.chars().count()
+        };
+        let cut = pieces(&blob, 500, &by_chars);
+        assert_eq!(cut.len(), 220);
+        assert!(
+            counted.get() < 20 * blob.len(),
+            "{} bytes counted",
+            counted.get()
+        );
+    }
+
+    #[test]
     fn a_word_over_the_limit_is_cut_between_characters() {
         let by_chars = |text: &str| text.chars().count();
         let text = "Ogólnobiałoruskiego Zgromadzenia";
@@ -256,11 +335,12 @@ mod tests {
     }
 
     #[test]
-    fn longest_fitting_finds_the_boundary() {
-        for len in 0..12 {
-            for limit in 0..=len {
-                assert_eq!(longest_fitting(len, |count| count <= limit), limit);
-            }
+    fn longest_prefix_finds_the_boundary() {
+        let text = "a b c d e f g h i j k";
+        for limit in 0..=11 {
+            let mut words = Units::new(text, Unit::Word, 0..text.len());
+            let taken = words.longest_prefix(|prefix| text[prefix].split(' ').count() <= limit);
+            assert_eq!(taken, limit);
         }
     }
 }
