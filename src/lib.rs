@@ -6,5 +6,6 @@
 
 pub mod checksum;
 pub mod embed;
+pub mod ingest;
 pub mod models;
 pub mod ui;

@@ -1,0 +1,361 @@
+//! Chunk: the pipeline from a document's text to its numbered passages.
+//! Cleans lines (`clean`), rebuilds paragraphs (`reflow`), drops repeated paragraphs, folds short
+//! fragments such as titles and headings into their neighbours, and cuts what is over the token limit (`split`).
+
+use std::collections::HashSet;
+
+use super::clean::clean_lines;
+use super::paragraph::Paragraph;
+use super::reflow::reflow;
+use super::split::split_to_limit;
+
+/// A piece of a document that is embedded and returned as a search hit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Passage {
+    /// 1-based ordinal of this passage within its document.
+    pub paragraph: u32,
+    /// 1-based number of the first (lowest) line of the original text the passage was read from.
+    pub start_line: u32,
+    /// 1-based number of the last (highest) such line, inclusive.
+    pub end_line: u32,
+    /// Cleaned text: single-spaced, no line breaks.
+    pub text: String,
+}
+
+/// How `chunk` sizes passages.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChunkOptions {
+    /// Hard limit: `count_tokens(passage.text)` is at most this for every passage.
+    pub max_tokens: usize,
+    /// Paragraphs shorter than this many characters are merged into a neighbour.
+    pub min_chars: usize,
+}
+
+impl ChunkOptions {
+    /// Paragraphs shorter than this are titles, bylines, headings or questions rather than text
+    /// that can answer a query on its own.
+    pub const DEFAULT_MIN_CHARS: usize = 120;
+
+    pub fn new(max_tokens: usize) -> Self {
+        ChunkOptions {
+            max_tokens,
+            min_chars: Self::DEFAULT_MIN_CHARS,
+        }
+    }
+}
+
+/// Cleans `text` and cuts it into passages, numbered from 1 in document order.
+/// `count_tokens` gives the model's token count of a passage text; it is called once per
+/// paragraph, and for a paragraph over the limit once on "" (the fixed overhead) plus a few
+/// times per piece.
+pub fn chunk(
+    text: &str,
+    opts: &ChunkOptions,
+    count_tokens: &dyn Fn(&str) -> usize,
+) -> Vec<Passage> {
+    let paragraphs = reflow(&clean_lines(text));
+    let paragraphs = merge_fragments(drop_duplicates(paragraphs), opts.min_chars);
+    let mut passages = Vec::new();
+    for paragraph in &paragraphs {
+        for span in split_to_limit(paragraph.text(), opts.max_tokens, count_tokens) {
+            let (start_line, end_line) = paragraph.line_span(span.clone());
+            passages.push(Passage {
+                paragraph: u32::try_from(passages.len() + 1).unwrap_or(u32::MAX),
+                start_line,
+                end_line,
+                text: paragraph.text()[span].to_string(),
+            });
+        }
+    }
+    passages
+}
+
+/// Keeps the first of paragraphs with identical text: web pages repeat paragraphs (pull quotes,
+/// text shown again around teasers), and a repeat would only crowd the results.
+fn drop_duplicates(paragraphs: Vec<Paragraph>) -> Vec<Paragraph> {
+    let mut seen = HashSet::new();
+    paragraphs
+        .into_iter()
+        .filter(|paragraph| seen.insert(paragraph.text().to_string()))
+        .collect()
+}
+
+/// Merges each paragraph shorter than `min_chars` into the paragraph after it (a heading belongs
+/// to the text it introduces), or into the one before it when nothing follows.
+fn merge_fragments(paragraphs: Vec<Paragraph>, min_chars: usize) -> Vec<Paragraph> {
+    let mut merged: Vec<Paragraph> = Vec::new();
+    let mut pending: Option<Paragraph> = None;
+    for paragraph in paragraphs {
+        let paragraph = match pending.take() {
+            Some(mut fragment) => {
+                fragment.append(paragraph);
+                fragment
+            }
+            None => paragraph,
+        };
+        if paragraph.text().chars().count() < min_chars {
+            pending = Some(paragraph);
+        } else {
+            merged.push(paragraph);
+        }
+    }
+    if let Some(fragment) = pending {
+        match merged.last_mut() {
+            Some(last) => last.append(fragment),
+            None => merged.push(fragment),
+        }
+    }
+    merged
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::clean::Line;
+
+    const SEEDS: [(&str, &str); 5] = [
+        ("000", include_str!("../../seeds/000_5f9f7457c2562a78.txt")),
+        ("001", include_str!("../../seeds/001_79404beda8656f54.txt")),
+        ("002", include_str!("../../seeds/002_f2bc2df27e4cd157.txt")),
+        ("003", include_str!("../../seeds/003_4957006f09dcbc72.txt")),
+        ("004", include_str!("../../seeds/004_84769c4275466146.txt")),
+    ];
+
+    /// Roughly a subword tokenizer's count for Polish, plus prefix and special tokens.
+    fn fake_tokens(text: &str) -> usize {
+        text.chars().count() / 4 + 3
+    }
+
+    fn passages_of(seed: &str, max_tokens: usize) -> Vec<Passage> {
+        let (_, text) = SEEDS.iter().find(|(name, _)| *name == seed).unwrap();
+        chunk(text, &ChunkOptions::new(max_tokens), &fake_tokens)
+    }
+
+    fn paragraph(no: u32, text: &str) -> Paragraph {
+        Paragraph::new(&Line {
+            no,
+            text: text.to_string(),
+        })
+    }
+
+    fn texts(paragraphs: &[Paragraph]) -> Vec<&str> {
+        paragraphs.iter().map(Paragraph::text).collect()
+    }
+
+    #[test]
+    fn repeated_paragraphs_are_kept_once() {
+        // 002 repeats two paragraphs after its third teaser.
+        let kreml = "Kreml poinformował, że Łukaszenko składa roboczą wizytę w Rosji i będzie rozmawiał z Putinem o dalszym rozwoju \"strategicznego partnerstwa\" między krajami.";
+        let szef = "Szef Grupy Wagnera Jewgienij Prigożyn został pokazany na filmie, na którym wita swoich najemników na Białorusi w środę.";
+        let kept = drop_duplicates(vec![
+            paragraph(21, kreml),
+            paragraph(41, szef),
+            paragraph(45, kreml),
+        ]);
+        assert_eq!(texts(&kept), vec![kreml, szef]);
+        assert_eq!(kept[0].first_line(), 21);
+    }
+
+    #[test]
+    fn fragments_merge_into_the_next_paragraph_or_the_last() {
+        // 003: title, author and a question before the answer.
+        let answer = "Rozmowy w Mińsku były poprzedzone kolejnymi rundami rokowań w sprawie zatrzymania rosyjskiej inwazji na Ukrainę.";
+        let merged = merge_fragments(
+            vec![
+                paragraph(1, "Piąta tura rozmów amerykańsko-białoruskich"),
+                paragraph(3, "Anna Maria Dyner"),
+                paragraph(9, "Jakie było tło spotkania?"),
+                paragraph(11, answer),
+                paragraph(40, "Dlaczego Łukaszenka zwolnił część więźniów?"),
+            ],
+            120,
+        );
+        assert_eq!(
+            texts(&merged),
+            vec![format!("Piąta tura rozmów amerykańsko-białoruskich Anna Maria Dyner Jakie było tło spotkania? {answer} Dlaczego Łukaszenka zwolnił część więźniów?")]
+        );
+        assert_eq!(merged[0].line_span(0..merged[0].text().len()), (1, 40));
+    }
+
+    #[test]
+    fn a_document_of_fragments_is_one_passage() {
+        let merged = merge_fragments(vec![paragraph(1, "Polityka"), paragraph(2, "Kraj")], 120);
+        assert_eq!(texts(&merged), vec!["Polityka Kraj"]);
+    }
+
+    #[test]
+    fn empty_or_blank_text_has_no_passages() {
+        let opts = ChunkOptions::new(100);
+        assert!(chunk("", &opts, &fake_tokens).is_empty());
+        assert!(chunk(" \n\n \n", &opts, &fake_tokens).is_empty());
+    }
+
+    #[test]
+    fn passages_are_numbered_and_point_at_their_lines() {
+        // 004: the metadata prefix is stripped and the source credit dropped.
+        let passages = passages_of("004", 512);
+        let numbers: Vec<u32> = passages.iter().map(|p| p.paragraph).collect();
+        assert_eq!(numbers, (1..=passages.len() as u32).collect::<Vec<_>>());
+        assert!(passages[0]
+            .text
+            .starts_with("Białoruskie władze na wezwanie prezydenta Kazachstanu"));
+        assert_eq!((passages[0].start_line, passages[0].end_line), (1, 3));
+        let last = passages.last().unwrap();
+        assert!(last.text.ends_with("później otworzono ogień."));
+        assert_eq!((last.start_line, last.end_line), (17, 17));
+    }
+
+    #[test]
+    fn pdf_passages_span_their_wrapped_lines() {
+        // 001: the paragraph about military cooperation is lines 45–63.
+        let passages = passages_of("001", 512);
+        let military = passages
+            .iter()
+            .find(|p| p.text.starts_with("Współpraca w sferze bezpieczeństwa."))
+            .unwrap();
+        assert_eq!((military.start_line, military.end_line), (45, 63));
+    }
+
+    #[test]
+    fn seed_passages_keep_the_article_text_and_nothing_else() {
+        let all: Vec<(&str, Vec<Passage>)> = SEEDS
+            .iter()
+            .map(|(name, _)| (*name, passages_of(name, 512)))
+            .collect();
+        let joined = |seed: &str| -> String {
+            let (_, passages) = all.iter().find(|(name, _)| *name == seed).unwrap();
+            passages
+                .iter()
+                .map(|p| p.text.as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let passage_with = |seed: &str, needle: &str| -> Vec<Passage> {
+            let (_, passages) = all.iter().find(|(name, _)| *name == seed).unwrap();
+            passages
+                .iter()
+                .filter(|p| p.text.contains(needle))
+                .cloned()
+                .collect()
+        };
+
+        let plan = passage_with("001", "5-letni plan");
+        assert_eq!(plan.len(), 1);
+        assert!(plan[0].text.contains("160 wspólnych działań"));
+        assert!(plan[0].text.contains("10–16 września"));
+        assert!(joined("001").contains("społeczno-gospodarczej"));
+        assert!(joined("001").contains(
+            "do rozszerzenia współpracy z państwami NATO. Istotna jest możliwość szybkiego przerzutu"
+        ));
+        assert!(joined("001").contains("wszystkich programów integracyjnych nieuzgodniony"));
+
+        let prigozyn = passage_with("002", "Jewgienij Prigożyn");
+        assert_eq!(prigozyn.len(), 1);
+        assert!(prigozyn[0].text.contains("nie wezmą udziału w wojnie"));
+        assert!(joined("002").starts_with("Putin i Łukaszenko spotkają się"));
+
+        assert!(joined("003").contains("Alaś Białacki"));
+        assert!(joined("003").contains("stanu nadzwyczajnego"));
+        assert!(joined("004").contains("Kirgistan"));
+        assert!(joined("000").contains("1 sierpnia Łukaszenko ogłosił"));
+
+        let boilerplate = [
+            "http",
+            "pism.pl",
+            "Zdjęcie",
+            "Foto:",
+            "Publikacja:",
+            "Czytaj",
+            "Pozostało",
+            "Subskrybuj",
+            "Polityka",
+            "Materiał Promocyjny",
+            "Wojna Rosji z Ukrainą. Dzień 515",
+            "Ambasador Rosji wezwany do MSZ",
+            "Prigożyn zabrał głos",
+            "Władimir Putin Władimir Putin",
+            "Kresy.pl",
+            "belta.by",
+            "date 2022",
+            "Prezydent Białorusi Prezydent",
+        ];
+        for (seed, passages) in &all {
+            let mut seen = HashSet::new();
+            for passage in passages {
+                for junk in boilerplate {
+                    assert!(
+                        !passage.text.contains(junk),
+                        "{seed}: {junk:?} in {:?}",
+                        passage.text
+                    );
+                }
+                assert!(!passage.text.contains("  ") && !passage.text.contains('\n'));
+                assert!(passage.start_line <= passage.end_line);
+                // Every substantive paragraph exactly once: no sentence appears twice.
+                for sentence in passage.text.split(". ").filter(|s| s.len() > 40) {
+                    assert!(
+                        seen.insert(sentence.to_string()),
+                        "{seed}: repeated {sentence:?}"
+                    );
+                }
+            }
+        }
+        // 002 repeats two paragraphs verbatim; each is kept once.
+        assert_eq!(
+            joined("002")
+                .matches("Po tym, jak Polska zdecydowała")
+                .count(),
+            1
+        );
+        assert_eq!(
+            joined("002")
+                .matches("Kreml poinformował, że Łukaszenko")
+                .count(),
+            1
+        );
+    }
+
+    #[test]
+    fn no_passage_of_any_seed_exceeds_a_small_limit() {
+        for (name, text) in SEEDS {
+            let passages = chunk(text, &ChunkOptions::new(40), &fake_tokens);
+            assert!(passages.len() > 5, "{name}");
+            for passage in &passages {
+                assert!(
+                    fake_tokens(&passage.text) <= 40,
+                    "{name}: {:?}",
+                    passage.text
+                );
+                assert!(!passage.text.is_empty());
+            }
+            // Cutting loses no words: the small-limit passages hold the same text as the large ones.
+            let whole: Vec<String> = passages_of(name, 4096)
+                .into_iter()
+                .map(|p| p.text)
+                .collect();
+            let cut: Vec<String> = passages.into_iter().map(|p| p.text).collect();
+            assert_eq!(cut.join(" "), whole.join(" "), "{name}");
+        }
+    }
+
+    /// Prints every seed's passages: `cargo test --release --lib dump_seed_passages -- --ignored
+    /// --nocapture`, with the limit in fake tokens taken from `DUMP_MAX_TOKENS` (default 512).
+    #[test]
+    #[ignore]
+    fn dump_seed_passages() {
+        let max_tokens = std::env::var("DUMP_MAX_TOKENS")
+            .ok()
+            .and_then(|value| value.parse().ok())
+            .unwrap_or(512);
+        for (name, _) in SEEDS {
+            let passages = passages_of(name, max_tokens);
+            println!("== {name}: {} passages", passages.len());
+            for p in passages {
+                println!(
+                    "[{} {}-{}] {}",
+                    p.paragraph, p.start_line, p.end_line, p.text
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! Ingest: everything between a path on the command line and the passages that get embedded.
+//! `walk` finds the files, `extract` reads one file as text, and `chunk` cleans the text (`clean`,
+//! `reflow`) and cuts it into passages that fit the model (`split`, `sentences`).
+
+mod chunk;
+mod clean;
+mod extract;
+mod paragraph;
+mod reflow;
+mod sentences;
+mod split;
+mod walk;
+
+use std::path::PathBuf;
+
+pub use chunk::{chunk, ChunkOptions, Passage};
+pub use extract::{extract, Extracted, Loaded};
+pub use walk::{walk, Skipped, Walked};
+
+/// Version of the cleaning and splitting rules. Bump it whenever `chunk` can return different
+/// passages for the same text, so that indexes built with older rules get rebuilt.
+pub const CHUNKER_VERSION: u32 = 1;
+
+/// Everything that can go wrong while finding and reading files.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{}: no such file or directory", path.display())]
+    NotFound { path: PathBuf },
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
