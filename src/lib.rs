@@ -3,3 +3,5 @@
 //! Data flows one way: files → passages (`ingest`) → vectors (`embed`, with weights
 //! found by `models`) → on-disk index (`store`) → ranked hits (`search`) → printed
 //! results (`output`). `cli` and `commands` wire those layers to the command line.
+
+pub mod store;
