@@ -5,6 +5,9 @@
 mod error;
 mod layout;
 mod manifest;
+mod passages;
+
+use serde::Serialize;
 
 pub use error::Error;
 pub use manifest::{DocumentInfo, Manifest, Metric, ModelInfo, Scalar, VectorOptions};
@@ -12,3 +15,28 @@ pub use manifest::{DocumentInfo, Manifest, Metric, ModelInfo, Scalar, VectorOpti
 /// Version of the whole on-disk layout (manifest, database schema, vector file options).
 /// Bump it on any incompatible change; older indexes then ask to be rebuilt.
 pub const FORMAT_VERSION: u32 = 1;
+
+/// A passage handed to a build, with its embedding.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewPassage {
+    /// Position of the passage in its document; unique within the document.
+    pub paragraph: u32,
+    pub start_line: u32,
+    pub end_line: u32,
+    pub text: String,
+    pub vector: Vec<f32>,
+}
+
+/// A passage read back from an index.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct StoredPassage {
+    /// Assigned by the build that stored it (1, 2, … in insertion order); ids of the same
+    /// passage differ between builds.
+    pub id: u64,
+    /// The document's path as given when it was indexed.
+    pub doc: String,
+    pub paragraph: u32,
+    pub start_line: u32,
+    pub end_line: u32,
+    pub text: String,
+}
