@@ -6,6 +6,9 @@ mod error;
 mod layout;
 mod manifest;
 mod passages;
+#[cfg(test)]
+mod testutil;
+mod vectors;
 
 use serde::Serialize;
 
