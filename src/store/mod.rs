@@ -2,7 +2,9 @@
 //! versioned manifest naming the generation directory that holds them. A build writes a new
 //! generation beside the old one and publishes it by atomically replacing the manifest.
 
+mod builder;
 mod error;
+mod index;
 mod layout;
 mod manifest;
 mod passages;
@@ -12,7 +14,9 @@ mod vectors;
 
 use serde::Serialize;
 
+pub use builder::Builder;
 pub use error::Error;
+pub use index::Index;
 pub use manifest::{DocumentInfo, Manifest, Metric, ModelInfo, Scalar, VectorOptions};
 
 /// Version of the whole on-disk layout (manifest, database schema, vector file options).
