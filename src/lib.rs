@@ -8,4 +8,5 @@ pub mod checksum;
 pub mod embed;
 pub mod ingest;
 pub mod models;
+pub mod store;
 pub mod ui;

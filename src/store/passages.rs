@@ -1,0 +1,441 @@
+//! The passage database (SQLite): documents, passage text and positions, and each passage's
+//! embedding as a little-endian f32 BLOB, so unchanged documents can be carried into a new
+//! build without re-embedding and `related` can fetch a passage's vector.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
+
+use super::{DocumentInfo, Error, NewPassage, StoredPassage, FORMAT_VERSION};
+
+/// `embedding` is the last column of `passages` so that reading the text of a row too long
+/// for one page does not pull in the blob's overflow pages. `UNIQUE (document, paragraph)` doubles as the index behind `find` and
+/// `document_passages`.
+const SCHEMA: &str = "
+    CREATE TABLE documents (
+        id       INTEGER PRIMARY KEY,
+        path     TEXT NOT NULL UNIQUE,
+        sha256   TEXT NOT NULL,
+        bytes    INTEGER NOT NULL,
+        modified TEXT,
+        passages INTEGER NOT NULL
+    );
+    CREATE TABLE passages (
+        id         INTEGER PRIMARY KEY,
+        document   INTEGER NOT NULL REFERENCES documents (id),
+        paragraph  INTEGER NOT NULL,
+        start_line INTEGER NOT NULL,
+        end_line   INTEGER NOT NULL,
+        text       TEXT NOT NULL,
+        embedding  BLOB NOT NULL,
+        UNIQUE (document, paragraph)
+    );
+";
+
+const SELECT_STORED: &str = "
+    SELECT p.id, d.path, p.paragraph, p.start_line, p.end_line, p.text
+    FROM passages p JOIN documents d ON d.id = p.document";
+
+/// One open passage database: writable while a build fills it, read-only once published.
+pub struct PassageDb {
+    conn: Connection,
+    path: PathBuf,
+    dims: usize,
+}
+
+impl PassageDb {
+    /// Creates an empty database for a new generation.
+    pub fn create(path: &Path, dims: usize) -> Result<PassageDb, Error> {
+        let conn = Connection::open(path).map_err(Error::sqlite(path))?;
+        // A passage row (text plus a 1.5 KB embedding at 384 dimensions) is a few KB, so
+        // 4 KB pages mostly held one row each: a 600-byte passage took 4.1 KB here with
+        // 4 KB pages and 2.4 KB with 16 KB pages, with lookups no slower.
+        // No journal durability and no fsync per transaction: the file lives in an
+        // unpublished directory that is thrown away if the build fails, and the builder
+        // fsyncs it once before publishing.
+        conn.execute_batch(&format!(
+            "PRAGMA page_size = 16384;
+             PRAGMA journal_mode = MEMORY;
+             PRAGMA synchronous = OFF;
+             PRAGMA user_version = {FORMAT_VERSION};
+             {SCHEMA}"
+        ))
+        .map_err(Error::sqlite(path))?;
+        Ok(PassageDb {
+            conn,
+            path: path.to_path_buf(),
+            dims,
+        })
+    }
+
+    /// Opens a published database read-only; it never changes after publication.
+    pub fn open(path: &Path, dims: usize) -> Result<PassageDb, Error> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(Error::sqlite(path))?;
+        let version: u32 = conn
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .map_err(|e| Error::Corrupt {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            })?;
+        if version != FORMAT_VERSION {
+            return Err(Error::Corrupt {
+                path: path.to_path_buf(),
+                reason: format!("database format {version}, expected {FORMAT_VERSION}"),
+            });
+        }
+        Ok(PassageDb {
+            conn,
+            path: path.to_path_buf(),
+            dims,
+        })
+    }
+
+    /// Stores one document and its passages in one transaction, with passage ids
+    /// `first_id, first_id + 1, …` in the order given.
+    pub fn insert_document(
+        &mut self,
+        doc: &DocumentInfo,
+        passages: &[NewPassage],
+        first_id: u64,
+    ) -> Result<(), Error> {
+        let tx = self.conn.transaction().map_err(Error::sqlite(&self.path))?;
+        {
+            tx.execute(
+                "INSERT INTO documents (path, sha256, bytes, modified, passages)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    doc.path,
+                    doc.sha256,
+                    saturating_i64(doc.bytes),
+                    doc.modified,
+                    saturating_i64(passages.len() as u64),
+                ],
+            )
+            .map_err(Error::sqlite(&self.path))?;
+            let document = tx.last_insert_rowid();
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO passages
+                     (id, document, paragraph, start_line, end_line, text, embedding)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )
+                .map_err(Error::sqlite(&self.path))?;
+            for (id, passage) in (first_id..).zip(passages) {
+                insert
+                    .execute(params![
+                        saturating_i64(id),
+                        document,
+                        passage.paragraph,
+                        passage.start_line,
+                        passage.end_line,
+                        passage.text,
+                        encode_vector(&passage.vector),
+                    ])
+                    .map_err(Error::sqlite(&self.path))?;
+            }
+        }
+        tx.commit().map_err(Error::sqlite(&self.path))
+    }
+
+    pub fn passage(&self, id: u64) -> Result<Option<StoredPassage>, Error> {
+        self.conn
+            .prepare_cached(&format!("{SELECT_STORED} WHERE p.id = ?1"))
+            .and_then(|mut stmt| {
+                stmt.query_row([saturating_i64(id)], stored_passage)
+                    .optional()
+            })
+            .map_err(Error::sqlite(&self.path))
+    }
+
+    pub fn find(&self, doc: &str, paragraph: u32) -> Result<Option<StoredPassage>, Error> {
+        self.conn
+            .prepare_cached(&format!(
+                "{SELECT_STORED} WHERE d.path = ?1 AND p.paragraph = ?2"
+            ))
+            .and_then(|mut stmt| {
+                stmt.query_row(params![doc, paragraph], stored_passage)
+                    .optional()
+            })
+            .map_err(Error::sqlite(&self.path))
+    }
+
+    /// A document's passages ordered by paragraph; empty if the document is unknown.
+    pub fn document_passages(&self, doc: &str) -> Result<Vec<StoredPassage>, Error> {
+        self.conn
+            .prepare_cached(&format!(
+                "{SELECT_STORED} WHERE d.path = ?1 ORDER BY p.paragraph"
+            ))
+            .and_then(|mut stmt| stmt.query_map([doc], stored_passage)?.collect())
+            .map_err(Error::sqlite(&self.path))
+    }
+
+    pub fn vector(&self, id: u64) -> Result<Option<Vec<f32>>, Error> {
+        let blob: Option<Vec<u8>> = self
+            .conn
+            .prepare_cached("SELECT embedding FROM passages WHERE id = ?1")
+            .and_then(|mut stmt| {
+                stmt.query_row([saturating_i64(id)], |row| row.get(0))
+                    .optional()
+            })
+            .map_err(Error::sqlite(&self.path))?;
+        blob.map(|blob| self.decode(&blob, id)).transpose()
+    }
+
+    /// A document with its passages and vectors exactly as stored, in their original order;
+    /// `None` if the document is not in this database.
+    pub fn document(&self, doc: &str) -> Result<Option<(DocumentInfo, Vec<NewPassage>)>, Error> {
+        let found = self
+            .conn
+            .query_row(
+                "SELECT id, path, sha256, bytes, modified, passages FROM documents WHERE path = ?1",
+                [doc],
+                |row| {
+                    let info = DocumentInfo {
+                        path: row.get(1)?,
+                        sha256: row.get(2)?,
+                        bytes: unsigned(row, 3)?,
+                        modified: row.get(4)?,
+                        passages: count(row, 5)?,
+                    };
+                    Ok((row.get::<_, i64>(0)?, info))
+                },
+            )
+            .optional()
+            .map_err(Error::sqlite(&self.path))?;
+        let Some((document, info)) = found else {
+            return Ok(None);
+        };
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, paragraph, start_line, end_line, text, embedding
+                 FROM passages WHERE document = ?1 ORDER BY id",
+            )
+            .map_err(Error::sqlite(&self.path))?;
+        let mut rows = stmt.query([document]).map_err(Error::sqlite(&self.path))?;
+        let mut passages = Vec::with_capacity(info.passages);
+        while let Some(row) = rows.next().map_err(Error::sqlite(&self.path))? {
+            let read = |row: &Row| -> rusqlite::Result<_> {
+                Ok((
+                    unsigned(row, 0)?,
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                    row.get::<_, Vec<u8>>(5)?,
+                ))
+            };
+            let (id, paragraph, start_line, end_line, text, blob) =
+                read(row).map_err(Error::sqlite(&self.path))?;
+            passages.push(NewPassage {
+                paragraph,
+                start_line,
+                end_line,
+                text,
+                vector: self.decode(&blob, id)?,
+            });
+        }
+        Ok(Some((info, passages)))
+    }
+
+    /// Calls `add` with every passage id and vector, in id order.
+    pub fn for_each_vector(
+        &self,
+        mut add: impl FnMut(u64, Vec<f32>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, embedding FROM passages ORDER BY id")
+            .map_err(Error::sqlite(&self.path))?;
+        let mut rows = stmt.query([]).map_err(Error::sqlite(&self.path))?;
+        while let Some(row) = rows.next().map_err(Error::sqlite(&self.path))? {
+            let id = unsigned(row, 0).map_err(Error::sqlite(&self.path))?;
+            let blob = row
+                .get_ref(1)
+                .and_then(|value| Ok(value.as_blob()?))
+                .map_err(Error::sqlite(&self.path))?;
+            add(id, self.decode(blob, id)?)?;
+        }
+        Ok(())
+    }
+
+    /// Closes the connection, reporting errors that dropping it would swallow.
+    pub fn close(self) -> Result<(), Error> {
+        self.conn
+            .close()
+            .map_err(|(_, source)| Error::sqlite(&self.path)(source))
+    }
+
+    fn decode(&self, blob: &[u8], id: u64) -> Result<Vec<f32>, Error> {
+        decode_vector(blob, self.dims).ok_or_else(|| Error::Corrupt {
+            path: self.path.clone(),
+            reason: format!(
+                "passage {id} has a {}-byte embedding, expected {} f32 values",
+                blob.len(),
+                self.dims
+            ),
+        })
+    }
+}
+
+fn stored_passage(row: &Row) -> rusqlite::Result<StoredPassage> {
+    Ok(StoredPassage {
+        id: unsigned(row, 0)?,
+        doc: row.get(1)?,
+        paragraph: row.get(2)?,
+        start_line: row.get(3)?,
+        end_line: row.get(4)?,
+        text: row.get(5)?,
+    })
+}
+
+/// SQLite integers are signed; every count and id this module writes is non-negative.
+fn unsigned(row: &Row, column: usize) -> rusqlite::Result<u64> {
+    let value: i64 = row.get(column)?;
+    u64::try_from(value).map_err(|_| rusqlite::Error::IntegralValueOutOfRange(column, value))
+}
+
+fn count(row: &Row, column: usize) -> rusqlite::Result<usize> {
+    let value: i64 = row.get(column)?;
+    usize::try_from(value).map_err(|_| rusqlite::Error::IntegralValueOutOfRange(column, value))
+}
+
+/// Ids, counts and file sizes never come near `i64::MAX`; saturating keeps the write
+/// infallible rather than inventing an error no caller could meet.
+fn saturating_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// Little-endian regardless of the host, so an index can be copied between machines.
+pub fn encode_vector(vector: &[f32]) -> Vec<u8> {
+    vector.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// `None` unless `blob` holds exactly `dims` f32 values.
+pub fn decode_vector(blob: &[u8], dims: usize) -> Option<Vec<f32>> {
+    if blob.len() != dims * 4 {
+        return None;
+    }
+    let values = blob
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    Some(values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(path: &str, passages: usize) -> DocumentInfo {
+        DocumentInfo {
+            path: path.into(),
+            sha256: format!("sha-of-{path}"),
+            bytes: 1000,
+            modified: None,
+            passages,
+        }
+    }
+
+    fn passage(paragraph: u32, text: &str, vector: Vec<f32>) -> NewPassage {
+        NewPassage {
+            paragraph,
+            start_line: paragraph * 10 + 1,
+            end_line: paragraph * 10 + 3,
+            text: text.into(),
+            vector,
+        }
+    }
+
+    #[test]
+    fn vectors_round_trip_through_little_endian_blobs() {
+        let vector = [1.0, -0.5, f32::MIN_POSITIVE, 3.25e7];
+        let blob = encode_vector(&vector);
+        assert_eq!(blob.len(), 16);
+        assert_eq!(&blob[..4], &1.0f32.to_le_bytes());
+        assert_eq!(decode_vector(&blob, 4).unwrap(), vector);
+        assert_eq!(decode_vector(&blob, 3), None);
+        assert_eq!(decode_vector(&blob[..15], 4), None);
+    }
+
+    #[test]
+    fn stored_documents_read_back_identically_after_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.sqlite");
+        let mut db = PassageDb::create(&path, 2).unwrap();
+        let a = vec![
+            passage(1, "Ala ma kota.", vec![1.0, 0.0]),
+            passage(0, "Tytuł", vec![0.0, 1.0]),
+        ];
+        let mut info = doc("/n/a.md", 2);
+        info.modified = Some("2025-03-01T10:00:00Z".into());
+        db.insert_document(&info, &a, 1).unwrap();
+        db.insert_document(&doc("/n/b.md", 1), &[passage(0, "B", vec![0.6, 0.8])], 3)
+            .unwrap();
+        db.close().unwrap();
+
+        let db = PassageDb::open(&path, 2).unwrap();
+        let (read_info, read) = db.document("/n/a.md").unwrap().unwrap();
+        assert_eq!(read_info, info);
+        assert_eq!(read.len(), 2);
+        for (got, want) in read.iter().zip(&a) {
+            assert_eq!(got.paragraph, want.paragraph);
+            assert_eq!(
+                (got.start_line, got.end_line),
+                (want.start_line, want.end_line)
+            );
+            assert_eq!(got.text, want.text);
+            assert_eq!(got.vector, want.vector);
+        }
+
+        let ordered = db.document_passages("/n/a.md").unwrap();
+        let paragraphs: Vec<u32> = ordered.iter().map(|p| p.paragraph).collect();
+        assert_eq!(paragraphs, [0, 1]);
+        assert_eq!(
+            ordered[0].id, 2,
+            "ids follow insertion order, not paragraph order"
+        );
+
+        let found = db.find("/n/b.md", 0).unwrap().unwrap();
+        assert_eq!(
+            (found.id, found.doc.as_str(), found.text.as_str()),
+            (3, "/n/b.md", "B")
+        );
+        assert!(db.find("/n/b.md", 1).unwrap().is_none());
+        assert_eq!(db.passage(1).unwrap().unwrap().text, "Ala ma kota.");
+        assert!(db.passage(4).unwrap().is_none());
+        assert_eq!(db.vector(3).unwrap().unwrap(), [0.6, 0.8]);
+        assert!(db.document("/n/c.md").unwrap().is_none());
+
+        let mut seen = Vec::new();
+        db.for_each_vector(|id, v| {
+            seen.push((id, v));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(
+            seen.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+            [1, 2, 3]
+        );
+        assert_eq!(seen[1].1, [0.0, 1.0]);
+    }
+
+    #[test]
+    fn read_only_database_rejects_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.sqlite");
+        PassageDb::create(&path, 2).unwrap().close().unwrap();
+        let mut db = PassageDb::open(&path, 2).unwrap();
+        assert!(db.insert_document(&doc("/x", 0), &[], 1).is_err());
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_passage_database_is_corrupt() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.sqlite");
+        std::fs::write(&path, b"definitely not sqlite, just some text long enough").unwrap();
+        let err = PassageDb::open(&path, 2).err().unwrap();
+        assert!(matches!(err, Error::Corrupt { .. }), "{err:?}");
+    }
+}
