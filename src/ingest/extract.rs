@@ -5,7 +5,7 @@
 use std::fs;
 use std::path::Path;
 
-use sha2::{Digest, Sha256};
+use crate::checksum::sha256_hex;
 
 use super::Error;
 
@@ -43,7 +43,7 @@ pub fn extract(path: &Path) -> Result<Extracted, Error> {
 }
 
 fn extract_bytes(raw: &[u8]) -> Extracted {
-    let sha256 = format!("{:x}", Sha256::digest(raw));
+    let sha256 = sha256_hex(raw);
     let bytes = raw.len() as u64;
     let decoded = match utf16_byte_order(raw) {
         Some(big_endian) => decode_utf16(&raw[2..], big_endian),
@@ -147,7 +147,7 @@ mod tests {
         assert_eq!(loaded.text, "Piąta tura rozmów\nAnna Maria Dyner\nkoniec");
         assert!(!loaded.lossy);
         // The hash is of the bytes on disk, BOM and CRLF included.
-        assert_eq!(loaded.sha256, format!("{:x}", Sha256::digest(raw)));
+        assert_eq!(loaded.sha256, sha256_hex(raw));
     }
 
     #[test]

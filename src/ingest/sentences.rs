@@ -100,6 +100,17 @@ fn starts_sentence(word: &str) -> bool {
         .is_some_and(|c| c.is_uppercase() || c.is_ascii_digit() || OPENERS.contains(&c))
 }
 
+/// Byte spans of the sentences of a cleaned passage, in order, covering all its words.
+pub fn sentence_spans(text: &str) -> Vec<Range<usize>> {
+    let mut spans = Vec::new();
+    let mut from = 0;
+    while let Some(span) = next_sentence(text, from..text.len()) {
+        from = span.end;
+        spans.push(span);
+    }
+    spans
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,5 +217,19 @@ mod tests {
         let from = text.find("Rosjanie").unwrap();
         let span = next_sentence(text, from..text.len()).unwrap();
         assert_eq!(&text[span], "Rosjanie nie mogą dowodzić.");
+    }
+
+    #[test]
+    fn sentence_spans_cover_every_sentence_in_order() {
+        let text = "Rozmowy w Mińsku trwały. W 2019 r. Białoruś odmówiła m.in. podpisu. Koniec";
+        let spans: Vec<&str> = sentence_spans(text).into_iter().map(|r| &text[r]).collect();
+        assert_eq!(
+            spans,
+            vec![
+                "Rozmowy w Mińsku trwały.",
+                "W 2019 r. Białoruś odmówiła m.in. podpisu.",
+                "Koniec"
+            ]
+        );
     }
 }

@@ -37,9 +37,6 @@ pub fn parse_generation(name: &str) -> Option<u64> {
 
 /// Takes the builders' lock, or fails at once (naming the lock file) if another build has it.
 /// The lock is released when the returned file is closed, also when the process dies.
-// `File::try_lock` is stable since Rust 1.89, above the crate's declared `rust-version`
-// (1.85); this allow goes once Cargo.toml declares 1.89.
-#[allow(clippy::incompatible_msrv)]
 pub fn lock(dir: &Path) -> Result<File, Error> {
     let path = dir.join(LOCK);
     let file = File::options()

@@ -1,0 +1,142 @@
+//! Benchmark helpers: a larger synthetic corpus made from seed passages, percentiles,
+//! and timing a child process with its peak resident memory (`wait4`).
+
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// `n` passages made by recombining sentences of the seed passages: similar lengths and
+/// vocabulary to the seeds, but no two alike, so nothing is served from a cache.
+pub fn synthetic_corpus(seeds: &[String], n: usize) -> Vec<String> {
+    let sentences: Vec<Vec<&str>> = seeds.iter().map(|p| split_sentences(p)).collect();
+    let mut out = Vec::with_capacity(n);
+    let mut state: u64 = 0x9E3779B97F4A7C15;
+    let mut next = move || {
+        // xorshift64: deterministic, no dependency.
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    if seeds.is_empty() {
+        return out;
+    }
+    for i in 0..n {
+        let base = &sentences[i % seeds.len()];
+        let mut picked: Vec<&str> = base.clone();
+        // Rotate the passage's own sentences and swap one in from another passage.
+        let rotate = (next() as usize) % picked.len().max(1);
+        picked.rotate_left(rotate);
+        let other = &sentences[(next() as usize) % sentences.len()];
+        if let (Some(slot), Some(sentence)) = (
+            picked.last_mut(),
+            other.get((next() as usize) % other.len().max(1)),
+        ) {
+            *slot = sentence;
+        }
+        out.push(picked.join(" "));
+    }
+    out
+}
+
+fn split_sentences(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, c) in text.char_indices() {
+        if matches!(c, '.' | '?' | '!') && text[i + 1..].starts_with(' ') {
+            out.push(text[start..=i].trim());
+            start = i + 1;
+        }
+    }
+    if !text[start..].trim().is_empty() {
+        out.push(text[start..].trim());
+    }
+    out
+}
+
+/// The `p`-th percentile (0–1) of `values`, nearest rank.
+pub fn percentile(values: &[f64], p: f64) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+/// A finished child process: wall time, peak resident memory and exit status.
+#[derive(Debug, Clone, Copy)]
+pub struct Measured {
+    pub wall: Duration,
+    pub peak_rss_mb: f64,
+    pub status: ExitStatus,
+}
+
+/// Runs `command` to completion with stdout discarded.
+pub fn measure(command: &mut Command) -> std::io::Result<Measured> {
+    let started = Instant::now();
+    let child = command.stdout(Stdio::null()).spawn()?;
+    let pid = child.id() as libc::pid_t;
+    let mut status: libc::c_int = 0;
+    // SAFETY: rusage is plain data; wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    if reaped != pid {
+        return Err(std::io::Error::last_os_error());
+    }
+    let wall = started.elapsed();
+    use std::os::unix::process::ExitStatusExt;
+    Ok(Measured {
+        wall,
+        // Linux reports ru_maxrss in KiB.
+        peak_rss_mb: usage.ru_maxrss as f64 / 1024.0,
+        status: ExitStatus::from_raw(status),
+    })
+}
+
+/// This process's peak resident memory so far, in MiB (Linux; 0 elsewhere).
+pub fn own_peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn synthetic_corpus_is_deterministic_varied_and_sized() {
+        let seeds = vec![
+            "Rosja zwiększa presję. Białoruś się waha. Unia patrzy.".to_string(),
+            "Plan zakłada 160 działań. Część to ćwiczenia.".to_string(),
+        ];
+        let a = synthetic_corpus(&seeds, 50);
+        assert_eq!(a.len(), 50);
+        assert_eq!(a, synthetic_corpus(&seeds, 50));
+        let distinct: std::collections::HashSet<&String> = a.iter().collect();
+        assert!(distinct.len() > 5, "{distinct:?}");
+        assert!(a.iter().all(|p| !p.is_empty()));
+    }
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let v = [5.0, 1.0, 3.0, 2.0, 4.0];
+        assert_eq!(percentile(&v, 0.5), 3.0);
+        assert_eq!(percentile(&v, 0.95), 5.0);
+        assert!(percentile(&[], 0.5).is_nan());
+    }
+
+    #[test]
+    fn measures_a_child() {
+        let m = measure(Command::new("true").arg("x")).unwrap();
+        assert!(m.status.success());
+        assert!(m.peak_rss_mb > 0.0);
+    }
+}

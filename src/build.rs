@@ -1,0 +1,259 @@
+//! Building an index: walk the roots, read and chunk each file, embed only documents
+//! that are new or changed (content hash), copy the rest from the previous index, and
+//! publish the new generation atomically. The model is loaded only if there is work.
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use crate::embed::{Embedder, Role};
+use crate::error::{Error, Result};
+use crate::ingest::{self, ChunkOptions, Extracted};
+use crate::store::{self, DocumentInfo, Index, Manifest, ModelInfo, NewPassage};
+use crate::ui::Ui;
+
+/// Fragments shorter than this many characters are merged into a neighbour.
+pub const MIN_PASSAGE_CHARS: usize = 120;
+/// Passages stay at most this many tokens even for models with longer windows.
+pub const MAX_PASSAGE_TOKENS: usize = 512;
+
+/// What to build.
+pub struct Request<'a> {
+    pub index_dir: &'a Path,
+    pub roots: Vec<PathBuf>,
+    pub model: ModelInfo,
+    pub max_tokens: usize,
+    /// Embed everything again even if unchanged.
+    pub rebuild: bool,
+}
+
+/// What a build did.
+#[derive(Debug)]
+pub struct Report {
+    pub manifest: Manifest,
+    /// No file changed: nothing was written.
+    pub up_to_date: bool,
+    pub embedded_documents: usize,
+    pub embedded_passages: usize,
+    pub reused_documents: usize,
+    pub removed_documents: Vec<String>,
+}
+
+/// Gives the embedder when first needed, so an up-to-date index never loads the model.
+pub trait EmbedderSource {
+    fn get(&mut self) -> Result<&dyn Embedder>;
+}
+
+impl<E: Embedder> EmbedderSource for E {
+    fn get(&mut self) -> Result<&dyn Embedder> {
+        Ok(self)
+    }
+}
+
+/// A document that needs embedding.
+struct Pending {
+    info: DocumentInfo,
+    passages: Vec<ingest::Passage>,
+}
+
+pub fn build(request: Request, embedder: &mut dyn EmbedderSource, ui: &Ui) -> Result<Report> {
+    let walked = ingest::walk(&request.roots)?;
+    for skipped in &walked.skipped {
+        ui.note(format!(
+            "skipping {}: {}",
+            skipped.path.display(),
+            skipped.reason
+        ));
+    }
+    let previous = open_previous(&request, ui)?;
+    let roots: Vec<String> = request
+        .roots
+        .iter()
+        .map(|r| absolute(r).display().to_string())
+        .collect();
+
+    let mut pending = Vec::new();
+    let mut reused = Vec::new();
+    for path in &walked.files {
+        let doc_path = absolute(path).display().to_string();
+        let loaded = match ingest::extract(path)? {
+            Extracted::Binary { .. } => {
+                ui.warn(format!(
+                    "skipping {}: it looks like a binary file, not text",
+                    path.display()
+                ));
+                continue;
+            }
+            Extracted::Text(loaded) => loaded,
+        };
+        let unchanged = previous
+            .as_ref()
+            .and_then(|p| p.manifest().documents.iter().find(|d| d.path == doc_path))
+            .is_some_and(|d| d.sha256 == loaded.sha256);
+        if unchanged {
+            reused.push(doc_path);
+            continue;
+        }
+        if loaded.lossy {
+            ui.warn(format!(
+                "{}: not valid UTF-8; invalid bytes were replaced with U+FFFD",
+                path.display()
+            ));
+        }
+        let embedder = embedder.get()?;
+        // A tokenizer failure counts every character as a token: passages only get shorter.
+        let count = |text: &str| {
+            embedder
+                .count_tokens(text, Role::Passage)
+                .unwrap_or_else(|_| text.chars().count() + 16)
+        };
+        let options = ChunkOptions {
+            max_tokens: request.max_tokens,
+            min_chars: MIN_PASSAGE_CHARS,
+        };
+        let passages = ingest::chunk(&loaded.text, &options, &count);
+        if passages.is_empty() {
+            ui.note(format!("{}: no text to index", path.display()));
+        }
+        pending.push(Pending {
+            info: DocumentInfo {
+                path: doc_path,
+                sha256: loaded.sha256,
+                bytes: loaded.bytes,
+                modified: modified_time(path),
+                passages: passages.len(),
+            },
+            passages,
+        });
+    }
+
+    let removed: Vec<String> = previous
+        .as_ref()
+        .map(|p| {
+            p.manifest()
+                .documents
+                .iter()
+                .filter(|d| {
+                    !reused.contains(&d.path) && !pending.iter().any(|n| n.info.path == d.path)
+                })
+                .map(|d| d.path.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(previous) = &previous {
+        let same_roots = previous.manifest().roots == roots;
+        if pending.is_empty() && removed.is_empty() && same_roots {
+            return Ok(Report {
+                manifest: previous.manifest().clone(),
+                up_to_date: true,
+                embedded_documents: 0,
+                embedded_passages: 0,
+                reused_documents: reused.len(),
+                removed_documents: removed,
+            });
+        }
+    }
+
+    let vectors = embed_pending(&pending, embedder, ui)?;
+    let mut builder = store::Builder::create(
+        request.index_dir,
+        request.model.clone(),
+        ingest::CHUNKER_VERSION,
+        roots,
+    )?;
+    if let Some(previous) = &previous {
+        for doc in &reused {
+            builder.copy_document(previous, doc)?;
+        }
+    }
+    let embedded_passages = vectors.len();
+    let mut vectors = vectors.into_iter();
+    for doc in &pending {
+        let passages = doc
+            .passages
+            .iter()
+            .map(|p| NewPassage {
+                paragraph: p.paragraph,
+                start_line: p.start_line,
+                end_line: p.end_line,
+                text: p.text.clone(),
+                vector: vectors.next().unwrap_or_default(),
+            })
+            .collect();
+        builder.add_document(doc.info.clone(), passages)?;
+    }
+    let manifest = builder.commit()?;
+    Ok(Report {
+        manifest,
+        up_to_date: false,
+        embedded_documents: pending.len(),
+        embedded_passages,
+        reused_documents: reused.len(),
+        removed_documents: removed,
+    })
+}
+
+/// The previous index, if it can be reused: same model weights, chunker and format.
+fn open_previous(request: &Request, ui: &Ui) -> Result<Option<Index>> {
+    if request.rebuild {
+        return Ok(None);
+    }
+    let previous = match Index::open(request.index_dir) {
+        Ok(previous) => previous,
+        Err(e) => {
+            ui.warn(format!("{e}; building a new index instead"));
+            return Ok(None);
+        }
+    };
+    Ok(previous.filter(|p| {
+        let m = p.manifest();
+        let reusable = m.model == request.model && m.chunker_version == ingest::CHUNKER_VERSION;
+        if !reusable {
+            ui.note(format!(
+                "the index was built with {} (chunker v{}); embedding everything again with {}",
+                m.model.name, m.chunker_version, request.model.name
+            ));
+        }
+        reusable
+    }))
+}
+
+/// All new passages in one call, so similar lengths batch together across documents.
+fn embed_pending(
+    pending: &[Pending],
+    embedder: &mut dyn EmbedderSource,
+    ui: &Ui,
+) -> Result<Vec<Vec<f32>>> {
+    let texts: Vec<&str> = pending
+        .iter()
+        .flat_map(|d| d.passages.iter().map(|p| p.text.as_str()))
+        .collect();
+    if texts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let embedder = embedder.get()?;
+    let bar = ui.bar(texts.len() as u64, "embedding");
+    let vectors = embedder.embed(&texts, Role::Passage, &mut |n| bar.inc(n as u64))?;
+    bar.finish_and_clear();
+    if vectors.len() != texts.len() {
+        return Err(Error::Usage(format!(
+            "the model returned {} vectors for {} passages",
+            vectors.len(),
+            texts.len()
+        )));
+    }
+    Ok(vectors)
+}
+
+/// The absolute form of a path, without resolving symlinks away when it cannot be.
+pub fn absolute(path: &Path) -> PathBuf {
+    path.canonicalize()
+        .or_else(|_| std::path::absolute(path))
+        .unwrap_or_else(|_| path.to_path_buf())
+}
+
+pub(crate) fn modified_time(path: &Path) -> Option<String> {
+    let modified: SystemTime = std::fs::metadata(path).ok()?.modified().ok()?;
+    let time = time::OffsetDateTime::from(modified);
+    time.format(&time::format_description::well_known::Rfc3339)
+        .ok()
+}

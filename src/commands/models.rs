@@ -1,0 +1,138 @@
+//! `akapit models`: every registry model with where it is found (or why not), and
+//! `akapit models fetch [NAME]` to make one available offline.
+
+use serde::Serialize;
+
+use super::{print_json, print_text, Context};
+use crate::cli::{ModelsAction, ModelsArgs};
+use crate::error::{Outcome, Result};
+use crate::models::{registry, ModelSpec};
+
+#[derive(Serialize)]
+struct ModelJson {
+    name: String,
+    default: bool,
+    dims: usize,
+    max_tokens: usize,
+    license: String,
+    hub: String,
+    bundle: Vec<String>,
+    sources: Vec<SourceJson>,
+    resolved: Option<String>,
+}
+
+#[derive(Serialize)]
+struct SourceJson {
+    source: String,
+    found: bool,
+    detail: String,
+}
+
+#[derive(Serialize)]
+struct ModelsJson {
+    models: Vec<ModelJson>,
+}
+
+pub fn run(ctx: &Context, args: ModelsArgs) -> Result<Outcome> {
+    match args.action {
+        None => list(ctx),
+        Some(ModelsAction::Fetch { name }) => fetch(ctx, name),
+    }
+}
+
+fn list(ctx: &Context) -> Result<Outcome> {
+    let default = registry::default_model().name.as_str();
+    let mut models = Vec::new();
+    for spec in registry::all() {
+        let sources: Vec<SourceJson> = ctx
+            .resolver
+            .probe(spec)
+            .into_iter()
+            .map(|p| SourceJson {
+                source: p.source.to_string(),
+                found: p.outcome.is_ok(),
+                detail: match p.outcome {
+                    Ok(dir) => dir.display().to_string(),
+                    Err(reason) => reason,
+                },
+            })
+            .collect();
+        let resolved = ctx
+            .resolver
+            .locate(spec)
+            .ok()
+            .map(|l| l.dir.display().to_string());
+        models.push(ModelJson {
+            name: spec.name.clone(),
+            default: spec.name == default,
+            dims: spec.dims,
+            max_tokens: spec.max_tokens,
+            license: spec.license.clone(),
+            hub: format!("{}@{}", spec.hub.repo, spec.hub.revision),
+            bundle: spec
+                .bundle
+                .wheels
+                .iter()
+                .map(|w| w.requirement.clone())
+                .collect(),
+            sources,
+            resolved,
+        });
+    }
+    if ctx.json {
+        print_json(&ModelsJson { models })?;
+        return Ok(Outcome::Found);
+    }
+    let mut text = String::new();
+    for m in &models {
+        text.push_str(&format!(
+            "{}{}  ({} dims, up to {} tokens, licence {})\n",
+            m.name,
+            if m.default { " [default]" } else { "" },
+            m.dims,
+            m.max_tokens,
+            m.license
+        ));
+        for s in &m.sources {
+            let mark = if s.found { "found  " } else { "missing" };
+            text.push_str(&format!("  {mark} {:<20} {}\n", s.source, s.detail));
+        }
+        match &m.resolved {
+            Some(dir) => text.push_str(&format!("  uses {dir}\n")),
+            None => text.push_str(&format!(
+                "  not installed: `akapit models fetch {}` gets it from the Hugging Face Hub ({}) or the offline bundle ({})\n",
+                m.name,
+                m.hub,
+                m.bundle.join(", ")
+            )),
+        }
+    }
+    print_text(&text)?;
+    Ok(Outcome::Found)
+}
+
+fn fetch(ctx: &Context, name: Option<String>) -> Result<Outcome> {
+    let spec: &ModelSpec = match name {
+        Some(name) => registry::get(&name)?,
+        None => registry::default_model(),
+    };
+    if let Ok(found) = ctx.resolver.locate(spec) {
+        print_text(&format!(
+            "{}: already available at {} ({})\n",
+            spec.name,
+            found.dir.display(),
+            found.source
+        ))?;
+        return Ok(Outcome::Found);
+    }
+    ctx.ui
+        .note(format!("{}: licence: {}", spec.name, spec.license_note));
+    let located = ctx.resolver.fetch(spec, &ctx.ui)?;
+    print_text(&format!(
+        "{}: ready at {} ({})\n",
+        spec.name,
+        located.dir.display(),
+        located.source
+    ))?;
+    Ok(Outcome::Found)
+}
