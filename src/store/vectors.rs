@@ -1,6 +1,6 @@
-//! The vector index (usearch HNSW): built once from the passage database's vectors, saved
-//! to a file, and memory-mapped read-only by readers. Keys are passage ids; scores leave this
-//! module as cosine similarity, never as usearch's distance.
+//! The vector index (usearch HNSW): built once from the passage database's window vectors,
+//! saved to a file, and memory-mapped read-only by readers. Keys are window ids; scores leave
+//! this module as cosine similarity, never as usearch's distance.
 
 use std::num::NonZeroUsize;
 use std::panic;
@@ -11,8 +11,8 @@ use usearch::{IndexOptions, MetricKind, ScalarKind};
 
 use super::{Error, Metric, Scalar, VectorOptions};
 
-/// Up to this many multiply-adds per query (passages × dimensions) a brute-force scan is
-/// used instead of the graph: it is exact, deterministic, and takes a few milliseconds
+/// Up to this many multiply-adds per query (vectors scanned × dimensions) a brute-force scan
+/// is used instead of the graph: it is exact, deterministic, and takes a few milliseconds
 /// (measured 1.8 ms for 20k × 384 and 4.5 ms for 50k × 384 on one core), which is also
 /// faster than the graph once `k` reaches the hundreds.
 const EXACT_SEARCH_MAX_WORK: usize = 1 << 24;
@@ -22,6 +22,8 @@ pub struct Vectors {
     path: PathBuf,
     /// Threads that may add at once; usearch keeps per-thread state for each.
     threads: usize,
+    /// `EXACT_SEARCH_MAX_WORK`, lowered by tests to exercise the graph on small indexes.
+    exact_max_work: usize,
 }
 
 impl Vectors {
@@ -44,10 +46,11 @@ impl Vectors {
             index,
             path: path.to_path_buf(),
             threads,
+            exact_max_work: EXACT_SEARCH_MAX_WORK,
         })
     }
 
-    /// Adds vectors under their passage ids, spread over all cores: inserting into the graph
+    /// Adds vectors under their window ids, spread over all cores: inserting into the graph
     /// is what a rebuild spends its time on when most documents are copied, not embedded.
     pub fn add_batch(&self, batch: &[(u64, Vec<f32>)]) -> Result<(), Error> {
         let threads = self.threads.min(batch.len()).max(1);
@@ -109,7 +112,7 @@ impl Vectors {
         }
         if index.size() != expected_len {
             return Err(corrupt(format!(
-                "holds {} vectors, the manifest lists {expected_len} passages",
+                "holds {} vectors, the manifest lists {expected_len} windows",
                 index.size()
             )));
         }
@@ -117,14 +120,25 @@ impl Vectors {
             index,
             path: path.to_path_buf(),
             threads: 1,
+            exact_max_work: EXACT_SEARCH_MAX_WORK,
         })
     }
 
-    /// The `k` nearest passages as `(id, cosine similarity)`, most similar first: exact for
-    /// indexes small enough to scan, approximate (HNSW) above that.
+    /// How many vectors the index holds.
+    pub fn len(&self) -> usize {
+        self.index.size()
+    }
+
+    /// The `k` nearest vectors as `(key, cosine similarity)`, most similar first, ties by
+    /// key. Exact for indexes small enough to scan, approximate (HNSW) above that.
     pub fn search(&self, query: &[f32], k: usize) -> Result<Vec<(u64, f32)>, Error> {
         let work = self.index.size().saturating_mul(self.index.dimensions());
-        self.search_with(query, k, work <= EXACT_SEARCH_MAX_WORK)
+        self.search_with(query, k, work <= self.exact_max_work)
+    }
+
+    #[cfg(test)]
+    pub fn set_exact_max_work(&mut self, work: usize) {
+        self.exact_max_work = work;
     }
 
     fn search_with(&self, query: &[f32], k: usize, exact: bool) -> Result<Vec<(u64, f32)>, Error> {
@@ -141,11 +155,11 @@ impl Vectors {
             .keys
             .into_iter()
             .zip(matches.distances)
-            .map(|(id, distance)| (id, 1.0 - distance))
+            .map(|(key, distance)| (key, 1.0 - distance))
             .collect();
-        // usearch already returns ascending distance; sorting makes the order a guarantee of
-        // this function rather than of the library version.
-        hits.sort_by(|a, b| b.1.total_cmp(&a.1));
+        // usearch already returns ascending distance; sorting makes the order (and the
+        // order of ties) a guarantee of this function rather than of the library version.
+        hits.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         Ok(hits)
     }
 }
