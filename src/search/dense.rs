@@ -14,7 +14,7 @@ pub const NEAR_DUPLICATE: f32 = 0.98;
 /// The `k` passages closest to `question`.
 pub fn ask(index: &Index, embedder: &dyn Embedder, question: &str, k: usize) -> Result<Vec<Hit>> {
     let query = embedder.embed_one(question, Role::Query)?;
-    let found = index.search(&query, k)?;
+    let found = index.search(&query, k, None)?;
     let ids: Vec<u64> = found.iter().map(|m| m.id).collect();
     let passages = index.passages(&ids)?;
     Ok(ranked(
@@ -52,7 +52,7 @@ pub fn related(
     };
     // Over-fetch: the source's own document and its copies are filtered out afterwards.
     let wide = (k * 4 + 32).min(index.manifest().passages.max(1));
-    let found = index.search(&vector, wide)?;
+    let found = index.search(&vector, wide, None)?;
     let ids: Vec<u64> = found.iter().map(|m| m.id).collect();
     let passages = index.passages(&ids)?;
 

@@ -347,7 +347,7 @@ mod tests {
         // Ids are 1.. in insertion order: b.md's second passage is id 5.
         let (_, b) = document("/notes/b.md", 2);
         let second = &b[1].windows[1];
-        let hits = index.search(&second.vector, 3).unwrap();
+        let hits = index.search(&second.vector, 3, None).unwrap();
         assert_eq!(hits[0].id, 5);
         assert_eq!(hits[0].window, second.start as usize..second.end as usize);
         assert!((hits[0].score - 1.0).abs() < 1e-5, "{hits:?}");
@@ -355,8 +355,8 @@ mod tests {
             hits.windows(2).all(|w| w[0].score >= w[1].score),
             "{hits:?}"
         );
-        assert_eq!(index.search(&second.vector, 100).unwrap().len(), 5);
-        assert!(index.search(&second.vector, 0).unwrap().is_empty());
+        assert_eq!(index.search(&second.vector, 100, None).unwrap().len(), 5);
+        assert!(index.search(&second.vector, 0, None).unwrap().is_empty());
 
         let stored = index.passage(5).unwrap();
         assert_eq!(stored.doc, "/notes/b.md");
@@ -394,7 +394,7 @@ mod tests {
             index.passage_vector(6),
             Err(Error::UnknownPassage(6))
         ));
-        let err = index.search(&[1.0; DIMS + 1], 3).unwrap_err();
+        let err = index.search(&[1.0; DIMS + 1], 3, None).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -433,7 +433,7 @@ mod tests {
         let index = Index::open(dir.path()).unwrap().unwrap();
         for id in 1..=200 {
             for (span, vector) in index.windows(id).unwrap() {
-                let hits = index.search(&vector, 1).unwrap();
+                let hits = index.search(&vector, 1, None).unwrap();
                 assert_eq!((hits[0].id, hits[0].window.clone()), (id, span));
             }
         }
@@ -445,7 +445,12 @@ mod tests {
         let manifest = build(dir.path(), &[("/notes/empty.md", 0)]);
         assert_eq!((manifest.passages, manifest.windows), (0, 0));
         let index = Index::open(dir.path()).unwrap().unwrap();
-        assert!(index.search(&vector(1), 10).unwrap().is_empty());
+        assert!(index.search(&vector(1), 10, None).unwrap().is_empty());
+        let only = ["/notes/empty.md".to_string()];
+        assert!(index
+            .search(&vector(1), 10, Some(&only))
+            .unwrap()
+            .is_empty());
         assert!(index
             .document_passages("/notes/empty.md")
             .unwrap()
@@ -481,7 +486,7 @@ mod tests {
             // Window ids were renumbered (b.md's windows were 7..=14, now 5..=12): each
             // still leads to its passage.
             for (span, vector) in windows {
-                let hit = &new.search(&vector, 1).unwrap()[0];
+                let hit = &new.search(&vector, 1, None).unwrap()[0];
                 assert_eq!((hit.id, hit.window.clone()), (b.id, span));
             }
         }
@@ -498,7 +503,7 @@ mod tests {
         if cfg!(unix) {
             assert_eq!(old.passage(1).unwrap().doc, "/notes/a.md");
             let vector = old.passage_vector(7).unwrap();
-            assert_eq!(old.search(&vector, 1).unwrap()[0].id, 7);
+            assert_eq!(old.search(&vector, 1, None).unwrap()[0].id, 7);
         }
     }
 

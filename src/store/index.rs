@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::layout;
 use super::passages::PassageDb;
-use super::vectors::Vectors;
+use super::vectors::{KeyRanges, Vectors};
 use super::{Error, Manifest, PassageMatch, StoredPassage, StoredWindow};
 
 /// A read-only open index.
@@ -95,11 +95,22 @@ impl Index {
     /// lower id first), each with that window's cosine similarity and byte span. `query`
     /// need not be normalised.
     ///
-    /// Exact while the index is small enough to scan (about 40k windows at 384 dimensions),
-    /// approximate (HNSW) above that.
-    pub fn search(&self, query: &[f32], k: usize) -> Result<Vec<PassageMatch>, Error> {
+    /// `only_docs` restricts the search to the windows of these documents (paths exactly as
+    /// in `DocumentInfo::path`; a path not in the index is an error); `None` searches all.
+    ///
+    /// Exact while the windows to compare are few enough to scan (about 40k at 384
+    /// dimensions), approximate (HNSW) above that.
+    pub fn search(
+        &self,
+        query: &[f32],
+        k: usize,
+        only_docs: Option<&[String]>,
+    ) -> Result<Vec<PassageMatch>, Error> {
         self.check_query(query)?;
-        let windows = self.vectors.len();
+        let only = only_docs
+            .map(|docs| self.passages.document_windows(docs).map(KeyRanges::new))
+            .transpose()?;
+        let windows = only.as_ref().map_or(self.vectors.len(), KeyRanges::len);
         if k == 0 || windows == 0 {
             return Ok(Vec::new());
         }
@@ -107,7 +118,7 @@ impl Index {
         // k distinct passages; when one passage's windows crowd the list, ask for more.
         let mut wanted = windows.min(k.saturating_mul(4).saturating_add(16));
         loop {
-            let nearest = self.vectors.search(query, wanted)?;
+            let nearest = self.vectors.search(query, wanted, only.as_ref())?;
             let best = self.best_per_passage(&nearest, k)?;
             if best.len() >= k || wanted >= windows {
                 return Ok(best);
@@ -239,7 +250,9 @@ mod tests {
     use std::ops::Range;
 
     use super::*;
-    use crate::store::testutil::{build, build_documents, info, model, passages, unit, DIMS};
+    use crate::store::testutil::{
+        build, build_documents, document, info, model, passages, unit, vector, DIMS,
+    };
 
     fn open(dir: &Path) -> Index {
         Index::open(dir).unwrap().unwrap()
@@ -283,7 +296,7 @@ mod tests {
         let index = open(dir.path());
 
         let query = unit(0, 0.0);
-        let found = index.search(&query, 10).unwrap();
+        let found = index.search(&query, 10, None).unwrap();
         assert_eq!(
             ids_and_windows(&found),
             [(1, 20..40), (3, 5..9), (2, 0..40), (4, 3..7)]
@@ -292,11 +305,11 @@ mod tests {
             &found,
             &[tilted(0.1), tilted(0.2), tilted(0.3), tilted(0.3)],
         );
-        let two = index.search(&query, 2).unwrap();
+        let two = index.search(&query, 2, None).unwrap();
         assert_eq!(two, found[..2]);
 
         // Another window of the same passage wins for another query.
-        let found = index.search(&unit(1, 0.0), 1).unwrap();
+        let found = index.search(&unit(1, 0.0), 1, None).unwrap();
         assert_eq!(ids_and_windows(&found), [(1, 10..20)]);
         assert_scores(&found, &[1.0]);
     }
@@ -315,6 +328,7 @@ mod tests {
                 .map(|p| (p, vec![(0, 40, unit(0, 0.5 + 0.1 * p as f32))]))
                 .collect::<Vec<_>>(),
         );
+        // Nearer than the others, but filtered out below.
         let noise = passages(
             &(0..30u32)
                 .map(|p| (p, vec![(0, 40, unit(0, 0.2 + 0.001 * p as f32))]))
@@ -335,21 +349,95 @@ mod tests {
     fn k_distinct_passages_come_back_when_one_passage_crowds_the_nearest_windows() {
         let dir = tempfile::tempdir().unwrap();
         let mut index = crowded(dir.path());
+        let only = ["/d/others.md".to_string(), "/d/crowd.md".to_string()];
         let query = unit(0, 0.0);
-        let found = index.search(&query, 3).unwrap();
+        let found = index.search(&query, 3, None).unwrap();
         assert_eq!(
             ids_and_windows(&found),
             [(1, 19..40), (7, 0..40), (8, 0..40)]
         );
         assert_scores(&found, &[tilted(0.001), tilted(0.2), tilted(0.201)]);
+        let found = index.search(&query, 3, Some(&only)).unwrap();
+        assert_eq!(
+            ids_and_windows(&found),
+            [(1, 19..40), (2, 0..40), (3, 0..40)]
+        );
+        assert_scores(&found, &[tilted(0.001), tilted(0.5), tilted(0.6)]);
+        // More than there are: all of them.
+        assert_eq!(index.search(&query, 10, Some(&only)).unwrap().len(), 6);
 
         // The graph is approximate (a node can be missed), so only what does not depend
         // on which nodes it reaches is checked.
         index.vectors.set_exact_max_work(0);
-        let found = index.search(&query, 3).unwrap();
-        let ids: HashSet<u64> = found.iter().map(|m| m.id).collect();
-        assert_eq!(ids.len(), 3, "{found:?}");
-        assert_eq!(found[0].id, 1, "{found:?}");
+        for only in [None, Some(&only[..])] {
+            let found = index.search(&query, 3, only).unwrap();
+            let ids: HashSet<u64> = found.iter().map(|m| m.id).collect();
+            assert_eq!(ids.len(), 3, "{found:?}");
+            assert_eq!(found[0].id, 1, "{found:?}");
+            if only.is_some() {
+                assert!(ids.iter().all(|id| (1..=6).contains(id)), "{found:?}");
+            }
+        }
+        assert_eq!(index.search(&query, 10, Some(&only)).unwrap().len(), 6);
+    }
+
+    #[test]
+    fn only_docs_restricts_results_to_those_documents() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths: Vec<String> = (0..10).map(|i| format!("/n/{i}.md")).collect();
+        build_documents(
+            dir.path(),
+            paths.iter().map(|path| document(path, 6)).collect(),
+        );
+        let mut index = open(dir.path());
+        let only = [paths[7].clone(), paths[2].clone()];
+        let allowed: Vec<u64> = only
+            .iter()
+            .flat_map(|doc| index.document_passages(doc).unwrap())
+            .map(|p| p.id)
+            .collect();
+        assert_eq!(allowed.len(), 12);
+
+        let mut found_by_graph = 0;
+        for seed in 1000..1010 {
+            let query = vector(seed);
+            let everything = index.search(&query, 60, None).unwrap();
+            assert_eq!(everything.len(), 60);
+            let expected: Vec<PassageMatch> = everything
+                .into_iter()
+                .filter(|m| allowed.contains(&m.id))
+                .take(5)
+                .collect();
+            let found = index.search(&query, 5, Some(&only)).unwrap();
+            assert_eq!(
+                ids_and_windows(&found),
+                ids_and_windows(&expected),
+                "query {seed}"
+            );
+            let scores: Vec<f32> = expected.iter().map(|m| m.score).collect();
+            assert_scores(&found, &scores);
+
+            index.vectors.set_exact_max_work(0);
+            let found = index.search(&query, 5, Some(&only)).unwrap();
+            index.vectors.set_exact_max_work(usize::MAX);
+            assert_eq!(found.len(), 5);
+            assert!(found.iter().all(|m| allowed.contains(&m.id)), "{found:?}");
+            let want = ids_and_windows(&expected);
+            found_by_graph += ids_and_windows(&found)
+                .iter()
+                .filter(|hit| want.contains(hit))
+                .count();
+        }
+        // Approximate, but a broken filter or aggregation would find far fewer.
+        assert!(
+            found_by_graph >= 45,
+            "filtered graph search found {found_by_graph} of 50"
+        );
+
+        assert!(index.search(&vector(1), 5, Some(&[])).unwrap().is_empty());
+        let unknown = [paths[0].clone(), "/n/gone.md".to_string()];
+        let err = index.search(&vector(1), 5, Some(&unknown)).unwrap_err();
+        assert!(matches!(err, Error::UnknownDocument(ref d) if d == "/n/gone.md"));
     }
 
     #[test]

@@ -14,16 +14,21 @@ use super::{
 };
 
 /// `UNIQUE (document, paragraph)` doubles as the index behind `find` and `document_passages`.
+/// A document's windows are stored in one transaction with consecutive ids, so
+/// `documents.first_window` and `documents.windows` name them as one id range: that is what
+/// lets a search restricted to some documents test a window id with a few comparisons.
 /// `vector` is the last column of `windows` so that looking up a window's passage and span
 /// does not pull in the blob.
 const SCHEMA: &str = "
     CREATE TABLE documents (
-        id       INTEGER PRIMARY KEY,
-        path     TEXT NOT NULL UNIQUE,
-        sha256   TEXT NOT NULL,
-        bytes    INTEGER NOT NULL,
-        modified TEXT,
-        passages INTEGER NOT NULL
+        id           INTEGER PRIMARY KEY,
+        path         TEXT NOT NULL UNIQUE,
+        sha256       TEXT NOT NULL,
+        bytes        INTEGER NOT NULL,
+        modified     TEXT,
+        passages     INTEGER NOT NULL,
+        first_window INTEGER NOT NULL,
+        windows      INTEGER NOT NULL
     );
     CREATE TABLE passages (
         id         INTEGER PRIMARY KEY,
@@ -114,17 +119,21 @@ impl PassageDb {
         first_passage: u64,
         first_window: u64,
     ) -> Result<(), Error> {
+        let windows: usize = passages.iter().map(|p| p.windows.len()).sum();
         let tx = self.conn.transaction().map_err(Error::sqlite(&self.path))?;
         {
             tx.execute(
-                "INSERT INTO documents (path, sha256, bytes, modified, passages)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO documents
+                 (path, sha256, bytes, modified, passages, first_window, windows)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![
                     doc.path,
                     doc.sha256,
                     saturating_i64(doc.bytes),
                     doc.modified,
                     saturating_i64(passages.len() as u64),
+                    saturating_i64(first_window),
+                    saturating_i64(windows as u64),
                 ],
             )
             .map_err(Error::sqlite(&self.path))?;
@@ -240,6 +249,27 @@ impl PassageDb {
             windows.push((span, self.decode(&blob, id)?));
         }
         Ok(windows)
+    }
+
+    /// The window ids of each of `docs`, one range per document in the order given; an
+    /// error naming the first document that is not in this database.
+    pub fn document_windows(&self, docs: &[String]) -> Result<Vec<Range<u64>>, Error> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT first_window, windows FROM documents WHERE path = ?1")
+            .map_err(Error::sqlite(&self.path))?;
+        docs.iter()
+            .map(|doc| {
+                let found = stmt
+                    .query_row([doc], |row| {
+                        let first = unsigned(row, 0)?;
+                        Ok(first..first + unsigned(row, 1)?)
+                    })
+                    .optional()
+                    .map_err(Error::sqlite(&self.path))?;
+                found.ok_or_else(|| Error::UnknownDocument(doc.clone()))
+            })
+            .collect()
     }
 
     /// A document with its passages and windows exactly as stored, in their original order;
@@ -515,6 +545,14 @@ mod tests {
         );
         assert_eq!(db.windows(3).unwrap(), [(0..1, vec![0.6, 0.8])]);
         assert!(db.windows(4).unwrap().is_empty());
+        assert_eq!(
+            db.document_windows(&["/n/b.md".into(), "/n/a.md".into()])
+                .unwrap(),
+            [4..5, 1..4]
+        );
+        let err = db.document_windows(&["/n/c.md".into()]).unwrap_err();
+        assert!(matches!(err, Error::UnknownDocument(ref d) if d == "/n/c.md"));
+
         let mut seen = Vec::new();
         db.for_each_vector(|id, v| {
             seen.push((id, v));
