@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use crate::embed::{Embedder, Role};
 use crate::error::{Error, Result};
 use crate::ingest::{self, ChunkOptions, Extracted};
-use crate::store::{self, DocumentInfo, Index, Manifest, ModelInfo, NewPassage};
+use crate::store::{self, DocumentInfo, Index, Manifest, ModelInfo, NewPassage, NewWindow};
 use crate::ui::Ui;
 
 /// Fragments shorter than this many characters are merged into a neighbour.
@@ -176,7 +176,11 @@ pub fn build(request: Request, embedder: &mut dyn EmbedderSource, ui: &Ui) -> Re
                 start_line: p.start_line,
                 end_line: p.end_line,
                 text: p.text.clone(),
-                vector: vectors.next().unwrap_or_default(),
+                windows: vec![NewWindow {
+                    start: 0,
+                    end: p.text.len() as u32,
+                    vector: vectors.next().unwrap_or_default(),
+                }],
             })
             .collect();
         builder.add_document(doc.info.clone(), passages)?;

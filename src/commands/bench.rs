@@ -17,7 +17,7 @@ use crate::embed::{Embedder, Model, Role};
 use crate::error::{Error, Outcome, Result};
 use crate::ingest::{self, ChunkOptions, Extracted};
 use crate::models::registry;
-use crate::store::{self, DocumentInfo, Index, NewPassage};
+use crate::store::{self, DocumentInfo, Index, NewPassage, NewWindow};
 
 /// Questions cycled through for the latency figures (the README's examples).
 const QUESTIONS: &[&str] = &[
@@ -206,7 +206,11 @@ fn synthetic_index(
             start_line: i as u32 + 1,
             end_line: i as u32 + 1,
             text: text.clone(),
-            vector,
+            windows: vec![NewWindow {
+                start: 0,
+                end: text.len() as u32,
+                vector,
+            }],
         })
         .collect();
     let doc = DocumentInfo {

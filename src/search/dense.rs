@@ -14,11 +14,11 @@ pub const NEAR_DUPLICATE: f32 = 0.98;
 /// The `k` passages closest to `question`.
 pub fn ask(index: &Index, embedder: &dyn Embedder, question: &str, k: usize) -> Result<Vec<Hit>> {
     let query = embedder.embed_one(question, Role::Query)?;
-    let found = index.search(&query, k)?;
-    let ids: Vec<u64> = found.iter().map(|(id, _)| *id).collect();
+    let found = index.search(&query, k, None)?;
+    let ids: Vec<u64> = found.iter().map(|m| m.id).collect();
     let passages = index.passages(&ids)?;
     Ok(ranked(
-        found.into_iter().map(|(_, s)| s).zip(passages).collect(),
+        found.into_iter().map(|m| m.score).zip(passages).collect(),
     ))
 }
 
@@ -39,7 +39,7 @@ pub fn related(
     k: usize,
 ) -> Result<Vec<Hit>> {
     let vector = match source {
-        Source::Passage(p) => index.vector(p.id)?,
+        Source::Passage(p) => index.passage_vector(p.id)?,
         Source::Text(text) => {
             let embedder =
                 embedder.ok_or_else(|| Error::Usage("related --text needs the model".into()))?;
@@ -52,8 +52,8 @@ pub fn related(
     };
     // Over-fetch: the source's own document and its copies are filtered out afterwards.
     let wide = (k * 4 + 32).min(index.manifest().passages.max(1));
-    let found = index.search(&vector, wide)?;
-    let ids: Vec<u64> = found.iter().map(|(id, _)| *id).collect();
+    let found = index.search(&vector, wide, None)?;
+    let ids: Vec<u64> = found.iter().map(|m| m.id).collect();
     let passages = index.passages(&ids)?;
 
     let mut own_doc = match source {
@@ -61,7 +61,7 @@ pub fn related(
         Source::Text(_) => None,
     };
     let mut kept = Vec::new();
-    for ((_, score), passage) in found.into_iter().zip(passages) {
+    for (score, passage) in found.into_iter().map(|m| m.score).zip(passages) {
         let copy = score >= NEAR_DUPLICATE || normalise(&passage.text) == source_text;
         if copy {
             own_doc.get_or_insert_with(|| passage.doc.clone());

@@ -1,6 +1,6 @@
-//! Building a new generation. Passages go into a fresh database inside `gen-N.tmp/`; `commit`
-//! builds the vector index from the stored vectors, fsyncs, renames the directory to
-//! `gen-N/` and replaces the manifest. Until that last rename the previous index is untouched.
+//! Building a new generation. Passages and their windows go into a fresh database inside
+//! `gen-N.tmp/`; `commit` builds the vector index from the stored window vectors, fsyncs,
+//! renames the directory to `gen-N/` and replaces the manifest. Until that last rename the previous index is untouched.
 
 use std::collections::HashSet;
 use std::fs::{self, File};
@@ -35,7 +35,9 @@ pub struct Builder {
     roots: Vec<String>,
     documents: Vec<DocumentInfo>,
     paths: HashSet<String>,
-    next_id: u64,
+    next_passage: u64,
+    /// Window ids, from 1 like passage ids: they are the vector index's keys.
+    next_window: u64,
 }
 
 impl Builder {
@@ -66,13 +68,15 @@ impl Builder {
             roots,
             documents: Vec::new(),
             paths: HashSet::new(),
-            next_id: 1,
+            next_passage: 1,
+            next_window: 1,
         })
     }
 
     /// Stores a document and its passages. `doc.passages` is set from `passages.len()`.
-    /// Each passage's paragraph number must be unique within the document, and each vector
-    /// must have the model's dimensions.
+    /// Each passage's paragraph number must be unique within the document; each passage
+    /// needs at least one window, lying within its text on character boundaries, with a
+    /// vector of the model's dimensions.
     pub fn add_document(
         &mut self,
         mut doc: DocumentInfo,
@@ -89,27 +93,21 @@ impl Builder {
                     paragraph: passage.paragraph,
                 });
             }
-            if passage.vector.len() != self.model.dims {
-                return Err(Error::Dimensions {
-                    what: format!(
-                        "the vector of passage {} of {}",
-                        passage.paragraph, doc.path
-                    ),
-                    expected: self.model.dims,
-                    found: passage.vector.len(),
-                });
-            }
+            check_windows(&doc.path, passage, self.model.dims)?;
         }
+        let windows: usize = passages.iter().map(|p| p.windows.len()).sum();
         doc.passages = passages.len();
-        self.db.insert_document(&doc, &passages, self.next_id)?;
-        self.next_id += passages.len() as u64;
+        self.db
+            .insert_document(&doc, &passages, self.next_passage, self.next_window)?;
+        self.next_passage += passages.len() as u64;
+        self.next_window += windows as u64;
         self.paths.insert(doc.path.clone());
         self.documents.push(doc);
         Ok(())
     }
 
-    /// Copies a document with its passages and vectors unchanged from an older index, so an
-    /// unchanged file needs no re-embedding. The older index must have been built with the
+    /// Copies a document with its passages and windows unchanged from an older index, so an
+    /// unchanged file needs no re-embedding; they get this build's ids. The older index must have been built with the
     /// same model and chunker version.
     pub fn copy_document(&mut self, from: &Index, doc: &str) -> Result<(), Error> {
         let old = from.manifest();
@@ -142,7 +140,7 @@ impl Builder {
         self.add_document(info, passages)
     }
 
-    /// Builds the vector index from all stored vectors, makes the generation durable,
+    /// Builds the vector index from all stored window vectors, makes the generation durable,
     /// publishes it by replacing the manifest, removes older generations, and returns the
     /// new manifest.
     pub fn commit(self) -> Result<Manifest, Error> {
@@ -156,14 +154,16 @@ impl Builder {
             chunker_version,
             roots,
             documents,
+            next_window,
             ..
         } = self;
         let passages: usize = documents.iter().map(|d| d.passages).sum();
+        let windows = (next_window - 1) as usize;
         let options = VectorOptions::DEFAULT;
         let built_at = now_rfc3339(&dir)?;
 
         let vectors_path = tmp.path.join(layout::VECTORS);
-        let vectors = Vectors::create(&vectors_path, model.dims, &options, passages)?;
+        let vectors = Vectors::create(&vectors_path, model.dims, &options, windows)?;
         let mut batch = Vec::with_capacity(ADD_BATCH);
         db.for_each_vector(|id, vector| {
             batch.push((id, vector));
@@ -193,12 +193,52 @@ impl Builder {
             roots,
             documents,
             passages,
+            windows,
         };
         manifest.write(&dir)?;
         layout::remove_unpublished(&dir, Some(&manifest.generation));
         drop(lock);
         Ok(manifest)
     }
+}
+
+/// Fails unless `passage` has at least one window and each lies within its text on UTF-8
+/// character boundaries and has a `dims`-dimensional vector.
+fn check_windows(doc: &str, passage: &NewPassage, dims: usize) -> Result<(), Error> {
+    let invalid = |reason: String| Error::InvalidWindows {
+        doc: doc.into(),
+        paragraph: passage.paragraph,
+        reason,
+    };
+    if passage.windows.is_empty() {
+        return Err(invalid("there are none; every passage needs one".into()));
+    }
+    let text = &passage.text;
+    for (i, window) in passage.windows.iter().enumerate() {
+        let (start, end) = (window.start as usize, window.end as usize);
+        if start > end || end > text.len() {
+            return Err(invalid(format!(
+                "window {i} spans bytes {start}..{end} of a {}-byte text",
+                text.len()
+            )));
+        }
+        if !text.is_char_boundary(start) || !text.is_char_boundary(end) {
+            return Err(invalid(format!(
+                "window {i} (bytes {start}..{end}) splits a UTF-8 character"
+            )));
+        }
+        if window.vector.len() != dims {
+            return Err(Error::Dimensions {
+                what: format!(
+                    "the vector of window {i} of passage {} of {doc}",
+                    passage.paragraph
+                ),
+                expected: dims,
+                found: window.vector.len(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// An unpublished generation directory, removed when dropped unless it was published.
@@ -283,6 +323,7 @@ mod tests {
         assert_eq!(manifest.vectors.expansion_search, 64);
         assert_eq!(manifest.roots, ["/notes"]);
         assert_eq!(manifest.passages, 5);
+        assert_eq!(manifest.windows, 10);
         let docs: Vec<(&str, usize)> = manifest
             .documents
             .iter()
@@ -305,19 +346,29 @@ mod tests {
 
         // Ids are 1.. in insertion order: b.md's second passage is id 5.
         let (_, b) = document("/notes/b.md", 2);
-        let hits = index.search(&b[1].vector, 3).unwrap();
-        assert_eq!(hits[0].0, 5);
-        assert!((hits[0].1 - 1.0).abs() < 1e-5, "{hits:?}");
-        assert!(hits.windows(2).all(|w| w[0].1 >= w[1].1), "{hits:?}");
-        assert_eq!(index.search(&b[1].vector, 100).unwrap().len(), 5);
-        assert!(index.search(&b[1].vector, 0).unwrap().is_empty());
+        let second = &b[1].windows[1];
+        let hits = index.search(&second.vector, 3, None).unwrap();
+        assert_eq!(hits[0].id, 5);
+        assert_eq!(hits[0].window, second.start as usize..second.end as usize);
+        assert!((hits[0].score - 1.0).abs() < 1e-5, "{hits:?}");
+        assert!(
+            hits.windows(2).all(|w| w[0].score >= w[1].score),
+            "{hits:?}"
+        );
+        assert_eq!(index.search(&second.vector, 100, None).unwrap().len(), 5);
+        assert!(index.search(&second.vector, 0, None).unwrap().is_empty());
 
         let stored = index.passage(5).unwrap();
         assert_eq!(stored.doc, "/notes/b.md");
         assert_eq!(stored.paragraph, 1);
         assert_eq!((stored.start_line, stored.end_line), (5, 6));
         assert_eq!(stored.text, b[1].text);
-        assert_eq!(index.vector(5).unwrap(), b[1].vector);
+        let windows: Vec<(std::ops::Range<usize>, Vec<f32>)> = b[1]
+            .windows
+            .iter()
+            .map(|w| (w.start as usize..w.end as usize, w.vector.clone()))
+            .collect();
+        assert_eq!(index.windows(5).unwrap(), windows);
 
         let picked: Vec<u64> = index
             .passages(&[4, 1, 5])
@@ -338,8 +389,12 @@ mod tests {
         assert!(index.document_passages("/notes/zzz.md").unwrap().is_empty());
 
         assert!(matches!(index.passage(6), Err(Error::UnknownPassage(6))));
-        assert!(matches!(index.vector(0), Err(Error::UnknownPassage(0))));
-        let err = index.search(&[1.0; DIMS + 1], 3).unwrap_err();
+        assert!(matches!(index.windows(0), Err(Error::UnknownPassage(0))));
+        assert!(matches!(
+            index.passage_vector(6),
+            Err(Error::UnknownPassage(6))
+        ));
+        let err = index.search(&[1.0; DIMS + 1], 3, None).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -370,15 +425,17 @@ mod tests {
     }
 
     #[test]
-    fn every_passage_is_its_own_nearest_neighbour() {
+    fn every_window_finds_its_own_passage_and_span() {
         let dir = tempfile::tempdir().unwrap();
         let docs: Vec<String> = (0..40).map(|i| format!("/notes/{i:02}.md")).collect();
         let docs: Vec<(&str, usize)> = docs.iter().map(|d| (d.as_str(), 5)).collect();
         build(dir.path(), &docs);
         let index = Index::open(dir.path()).unwrap().unwrap();
         for id in 1..=200 {
-            let hits = index.search(&index.vector(id).unwrap(), 1).unwrap();
-            assert_eq!(hits[0].0, id);
+            for (span, vector) in index.windows(id).unwrap() {
+                let hits = index.search(&vector, 1, None).unwrap();
+                assert_eq!((hits[0].id, hits[0].window.clone()), (id, span));
+            }
         }
     }
 
@@ -386,9 +443,14 @@ mod tests {
     fn an_index_without_passages_opens_and_finds_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let manifest = build(dir.path(), &[("/notes/empty.md", 0)]);
-        assert_eq!(manifest.passages, 0);
+        assert_eq!((manifest.passages, manifest.windows), (0, 0));
         let index = Index::open(dir.path()).unwrap().unwrap();
-        assert!(index.search(&vector(1), 10).unwrap().is_empty());
+        assert!(index.search(&vector(1), 10, None).unwrap().is_empty());
+        let only = ["/notes/empty.md".to_string()];
+        assert!(index
+            .search(&vector(1), 10, Some(&only))
+            .unwrap()
+            .is_empty());
         assert!(index
             .document_passages("/notes/empty.md")
             .unwrap()
@@ -397,7 +459,7 @@ mod tests {
     }
 
     #[test]
-    fn copied_documents_keep_their_passages_and_vectors() {
+    fn copied_documents_keep_their_passages_and_windows() {
         let dir = tempfile::tempdir().unwrap();
         build(dir.path(), &[("/notes/a.md", 3), ("/notes/b.md", 4)]);
         let old = Index::open(dir.path()).unwrap().unwrap();
@@ -408,7 +470,7 @@ mod tests {
         builder.copy_document(&old, "/notes/b.md").unwrap();
         let manifest = builder.commit().unwrap();
         assert_eq!(manifest.generation, "gen-000002");
-        assert_eq!(manifest.passages, 6);
+        assert_eq!((manifest.passages, manifest.windows), (6, 12));
 
         let new = Index::open(dir.path()).unwrap().unwrap();
         let before = old.document_passages("/notes/b.md").unwrap();
@@ -419,11 +481,14 @@ mod tests {
                 (&a.doc, a.paragraph, a.start_line, a.end_line, &a.text),
                 (&b.doc, b.paragraph, b.start_line, b.end_line, &b.text)
             );
-            assert_eq!(old.vector(a.id).unwrap(), new.vector(b.id).unwrap());
-            assert_eq!(
-                new.search(&new.vector(b.id).unwrap(), 1).unwrap()[0].0,
-                b.id
-            );
+            let windows = new.windows(b.id).unwrap();
+            assert_eq!(old.windows(a.id).unwrap(), windows);
+            // Window ids were renumbered (b.md's windows were 7..=14, now 5..=12): each
+            // still leads to its passage.
+            for (span, vector) in windows {
+                let hit = &new.search(&vector, 1, None).unwrap()[0];
+                assert_eq!((hit.id, hit.window.clone()), (b.id, span));
+            }
         }
         let old_info = &old.manifest().documents[1];
         assert_eq!(&new.manifest().documents[1], old_info);
@@ -437,7 +502,8 @@ mod tests {
         // stay open (POSIX unlink semantics), so a search racing a rebuild still completes.
         if cfg!(unix) {
             assert_eq!(old.passage(1).unwrap().doc, "/notes/a.md");
-            assert_eq!(old.search(&old.vector(7).unwrap(), 1).unwrap()[0].0, 7);
+            let vector = old.passage_vector(7).unwrap();
+            assert_eq!(old.search(&vector, 1, None).unwrap()[0].id, 7);
         }
     }
 
@@ -483,12 +549,39 @@ mod tests {
         assert!(matches!(err, Error::DuplicateDocument(_)), "{err:?}");
 
         let (info, mut passages) = document("/notes/b.md", 2);
-        passages[1].vector.pop();
+        passages[1].windows[1].vector.pop();
         let err = builder.add_document(info, passages).unwrap_err();
+        assert!(matches!(err, Error::Dimensions { .. }), "{err:?}");
         assert!(
-            err.to_string().contains("passage 1 of /notes/b.md"),
+            err.to_string()
+                .contains("window 1 of passage 1 of /notes/b.md"),
             "{err}"
         );
+
+        // "passage 0 of /notes/b.md: zażółć…" is 52 bytes; "ż" is bytes 28..30.
+        type Spoil = fn(&mut NewPassage);
+        let broken: [(&str, Spoil); 4] = [
+            ("there are none", |p| p.windows.clear()),
+            ("spans bytes 0..100 of a 52-byte text", |p| {
+                p.windows[0].end = 100
+            }),
+            ("spans bytes 9..3", |p| {
+                (p.windows[0].start, p.windows[0].end) = (9, 3)
+            }),
+            ("splits a UTF-8 character", |p| p.windows[1].end = 29),
+        ];
+        for (problem, spoil) in broken {
+            let (info, mut passages) = document("/notes/b.md", 2);
+            spoil(&mut passages[0]);
+            let err = builder.add_document(info, passages).unwrap_err();
+            assert!(
+                matches!(err, Error::InvalidWindows { paragraph: 0, .. }),
+                "{err:?}"
+            );
+            let message = err.to_string();
+            assert!(message.contains("passage 0 of /notes/b.md"), "{message}");
+            assert!(message.contains(problem), "{message}");
+        }
 
         let (info, mut passages) = document("/notes/c.md", 2);
         passages[1].paragraph = 0;
@@ -501,9 +594,10 @@ mod tests {
         let (info, passages) = document("/notes/b.md", 2);
         builder.add_document(info, passages).unwrap();
         let manifest = builder.commit().unwrap();
-        assert_eq!(manifest.passages, 4);
+        assert_eq!((manifest.passages, manifest.windows), (4, 8));
         let index = Index::open(dir.path()).unwrap().unwrap();
         assert_eq!(index.passage(3).unwrap().doc, "/notes/b.md");
+        assert_eq!(index.windows(3).unwrap().len(), 2);
     }
 
     #[test]

@@ -78,6 +78,13 @@ pub enum Error {
 
     #[error("document {doc} has more than one passage numbered {paragraph}")]
     DuplicateParagraph { doc: String, paragraph: u32 },
+
+    #[error("passage {paragraph} of {doc} has invalid windows: {reason}")]
+    InvalidWindows {
+        doc: String,
+        paragraph: u32,
+        reason: String,
+    },
 }
 
 impl Error {

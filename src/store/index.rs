@@ -2,13 +2,14 @@
 //! opened read-only and whose vector file is memory-mapped. Readers take no lock; a build
 //! running meanwhile never changes files a reader has open.
 
+use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::layout;
 use super::passages::PassageDb;
-use super::vectors::Vectors;
-use super::{Error, Manifest, StoredPassage};
+use super::vectors::{KeyRanges, Vectors};
+use super::{Error, Manifest, PassageMatch, StoredPassage, StoredWindow};
 
 /// A read-only open index.
 ///
@@ -70,7 +71,7 @@ impl Index {
             &generation.join(layout::VECTORS),
             dims,
             &manifest.vectors,
-            manifest.passages,
+            manifest.windows,
         )?;
         Ok(Index {
             dir: dir.to_path_buf(),
@@ -90,9 +91,78 @@ impl Index {
         &self.dir
     }
 
-    /// The `k` passages nearest to `query` as `(id, cosine similarity)`, most similar first.
-    /// Approximate (HNSW); `query` need not be normalised.
-    pub fn search(&self, query: &[f32], k: usize) -> Result<Vec<(u64, f32)>, Error> {
+    /// The `k` passages whose best window is most similar to `query`, highest first (ties:
+    /// lower id first), each with that window's cosine similarity and byte span. `query`
+    /// need not be normalised.
+    ///
+    /// `only_docs` restricts the search to the windows of these documents (paths exactly as
+    /// in `DocumentInfo::path`; a path not in the index is an error); `None` searches all.
+    ///
+    /// Exact while the windows to compare are few enough to scan (about 40k at 384
+    /// dimensions), approximate (HNSW) above that.
+    pub fn search(
+        &self,
+        query: &[f32],
+        k: usize,
+        only_docs: Option<&[String]>,
+    ) -> Result<Vec<PassageMatch>, Error> {
+        self.check_query(query)?;
+        let only = only_docs
+            .map(|docs| self.passages.document_windows(docs).map(KeyRanges::new))
+            .transpose()?;
+        let windows = only.as_ref().map_or(self.vectors.len(), KeyRanges::len);
+        if k == 0 || windows == 0 {
+            return Ok(Vec::new());
+        }
+        // A passage has a handful of windows, so 4k + 16 nearest windows nearly always hold
+        // k distinct passages; when one passage's windows crowd the list, ask for more.
+        let mut wanted = windows.min(k.saturating_mul(4).saturating_add(16));
+        loop {
+            let nearest = self.vectors.search(query, wanted, only.as_ref())?;
+            let best = self.best_per_passage(&nearest, k)?;
+            if best.len() >= k || wanted >= windows {
+                return Ok(best);
+            }
+            wanted = windows.min(wanted.saturating_mul(2));
+        }
+    }
+
+    /// The best window of each passage among `nearest` (most similar first), as the top `k`
+    /// passages.
+    fn best_per_passage(
+        &self,
+        nearest: &[(u64, f32)],
+        k: usize,
+    ) -> Result<Vec<PassageMatch>, Error> {
+        let mut seen = HashSet::new();
+        let mut best: Vec<PassageMatch> = Vec::new();
+        for &(window, score) in nearest {
+            // Later windows score no higher; read on only while one could tie the k-th
+            // passage, whose place may go to a lower id.
+            if best.len() >= k && score < best[k - 1].score {
+                break;
+            }
+            let (id, span) = self
+                .passages
+                .window(window)?
+                .ok_or_else(|| Error::Corrupt {
+                    path: self.generation.join(layout::PASSAGES),
+                    reason: format!("has no window {window}, which the vector index holds"),
+                })?;
+            if seen.insert(id) {
+                best.push(PassageMatch {
+                    id,
+                    score,
+                    window: span,
+                });
+            }
+        }
+        best.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
+        best.truncate(k);
+        Ok(best)
+    }
+
+    fn check_query(&self, query: &[f32]) -> Result<(), Error> {
         let expected = self.manifest.model.dims;
         if query.len() != expected {
             return Err(Error::Dimensions {
@@ -101,7 +171,7 @@ impl Index {
                 found: query.len(),
             });
         }
-        self.vectors.search(query, k)
+        Ok(())
     }
 
     pub fn passage(&self, id: u64) -> Result<StoredPassage, Error> {
@@ -113,9 +183,32 @@ impl Index {
         ids.iter().map(|&id| self.passage(id)).collect()
     }
 
-    /// A passage's embedding, as the model produced it.
-    pub fn vector(&self, id: u64) -> Result<Vec<f32>, Error> {
-        self.passages.vector(id)?.ok_or(Error::UnknownPassage(id))
+    /// The passage's windows (byte spans of its text and their vectors, as the model
+    /// produced them), in text order.
+    pub fn windows(&self, id: u64) -> Result<Vec<StoredWindow>, Error> {
+        let windows = self.passages.windows(id)?;
+        // Every stored passage has a window, so none means no such passage.
+        if windows.is_empty() {
+            return Err(Error::UnknownPassage(id));
+        }
+        Ok(windows)
+    }
+
+    /// One vector for the whole passage: the L2-normalised mean of its window vectors.
+    pub fn passage_vector(&self, id: u64) -> Result<Vec<f32>, Error> {
+        let windows = self.windows(id)?;
+        let mut mean = vec![0.0f32; self.manifest.model.dims];
+        for (_, vector) in &windows {
+            for (sum, x) in mean.iter_mut().zip(vector) {
+                *sum += x;
+            }
+        }
+        // Dividing by the count is subsumed by normalising.
+        let norm = mean.iter().map(|x| x * x).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            mean.iter_mut().for_each(|x| *x /= norm);
+        }
+        Ok(mean)
     }
 
     /// The passage numbered `paragraph` in document `doc`, if there is one.
@@ -154,8 +247,230 @@ impl Index {
 
 #[cfg(test)]
 mod tests {
+    use std::ops::Range;
+
     use super::*;
-    use crate::store::testutil::{build, model};
+    use crate::store::testutil::{
+        build, build_documents, document, info, model, passages, unit, vector, DIMS,
+    };
+
+    fn open(dir: &Path) -> Index {
+        Index::open(dir).unwrap().unwrap()
+    }
+
+    /// `(id, window)` of each match, and the scores separately (compared with a tolerance).
+    fn ids_and_windows(matches: &[PassageMatch]) -> Vec<(u64, Range<usize>)> {
+        matches.iter().map(|m| (m.id, m.window.clone())).collect()
+    }
+
+    fn assert_scores(matches: &[PassageMatch], expected: &[f32]) {
+        assert_eq!(matches.len(), expected.len(), "{matches:?}");
+        for (m, want) in matches.iter().zip(expected) {
+            assert!((m.score - want).abs() < 1e-5, "{matches:?} vs {expected:?}");
+        }
+    }
+
+    /// Cosine similarity of `unit(axis, 0.0)` and `unit(axis, tilt)`.
+    fn tilted(tilt: f32) -> f32 {
+        1.0 / (1.0 + tilt * tilt).sqrt()
+    }
+
+    #[test]
+    fn a_passage_is_found_once_by_its_best_window() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = passages(&[
+            (
+                0,
+                vec![
+                    (0, 10, unit(0, 0.5)),
+                    (10, 20, unit(1, 0.0)),
+                    (20, 40, unit(0, 0.1)),
+                ],
+            ),
+            (1, vec![(0, 40, unit(0, 0.3))]),
+            (2, vec![(0, 5, unit(2, 0.0)), (5, 9, unit(0, 0.2))]),
+        ]);
+        // The same window as passage 1 of a.md: a tie, broken by the lower id.
+        let b = passages(&[(0, vec![(3, 7, unit(0, 0.3))])]);
+        build_documents(dir.path(), vec![(info("/d/a.md"), a), (info("/d/b.md"), b)]);
+        let index = open(dir.path());
+
+        let query = unit(0, 0.0);
+        let found = index.search(&query, 10, None).unwrap();
+        assert_eq!(
+            ids_and_windows(&found),
+            [(1, 20..40), (3, 5..9), (2, 0..40), (4, 3..7)]
+        );
+        assert_scores(
+            &found,
+            &[tilted(0.1), tilted(0.2), tilted(0.3), tilted(0.3)],
+        );
+        let two = index.search(&query, 2, None).unwrap();
+        assert_eq!(two, found[..2]);
+
+        // Another window of the same passage wins for another query.
+        let found = index.search(&unit(1, 0.0), 1, None).unwrap();
+        assert_eq!(ids_and_windows(&found), [(1, 10..20)]);
+        assert_scores(&found, &[1.0]);
+    }
+
+    /// One passage whose 100 windows are all nearer the query than any other passage's:
+    /// the first 4k + 16 nearest windows hold a single passage.
+    fn crowded(dir: &Path) -> Index {
+        let crowd = passages(&[(
+            0,
+            (0..100u32)
+                .map(|i| (i % 40, 40, unit(0, 0.001 * (100 - i) as f32)))
+                .collect(),
+        )]);
+        let others = passages(
+            &(0..5u32)
+                .map(|p| (p, vec![(0, 40, unit(0, 0.5 + 0.1 * p as f32))]))
+                .collect::<Vec<_>>(),
+        );
+        // Nearer than the others, but filtered out below.
+        let noise = passages(
+            &(0..30u32)
+                .map(|p| (p, vec![(0, 40, unit(0, 0.2 + 0.001 * p as f32))]))
+                .collect::<Vec<_>>(),
+        );
+        build_documents(
+            dir,
+            vec![
+                (info("/d/crowd.md"), crowd),
+                (info("/d/others.md"), others),
+                (info("/d/noise.md"), noise),
+            ],
+        );
+        open(dir)
+    }
+
+    #[test]
+    fn k_distinct_passages_come_back_when_one_passage_crowds_the_nearest_windows() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut index = crowded(dir.path());
+        let only = ["/d/others.md".to_string(), "/d/crowd.md".to_string()];
+        let query = unit(0, 0.0);
+        let found = index.search(&query, 3, None).unwrap();
+        assert_eq!(
+            ids_and_windows(&found),
+            [(1, 19..40), (7, 0..40), (8, 0..40)]
+        );
+        assert_scores(&found, &[tilted(0.001), tilted(0.2), tilted(0.201)]);
+        let found = index.search(&query, 3, Some(&only)).unwrap();
+        assert_eq!(
+            ids_and_windows(&found),
+            [(1, 19..40), (2, 0..40), (3, 0..40)]
+        );
+        assert_scores(&found, &[tilted(0.001), tilted(0.5), tilted(0.6)]);
+        // More than there are: all of them.
+        assert_eq!(index.search(&query, 10, Some(&only)).unwrap().len(), 6);
+
+        // The graph is approximate (a node can be missed), so only what does not depend
+        // on which nodes it reaches is checked.
+        index.vectors.set_exact_max_work(0);
+        for only in [None, Some(&only[..])] {
+            let found = index.search(&query, 3, only).unwrap();
+            let ids: HashSet<u64> = found.iter().map(|m| m.id).collect();
+            assert_eq!(ids.len(), 3, "{found:?}");
+            assert_eq!(found[0].id, 1, "{found:?}");
+            if only.is_some() {
+                assert!(ids.iter().all(|id| (1..=6).contains(id)), "{found:?}");
+            }
+        }
+        assert_eq!(index.search(&query, 10, Some(&only)).unwrap().len(), 6);
+    }
+
+    #[test]
+    fn only_docs_restricts_results_to_those_documents() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths: Vec<String> = (0..10).map(|i| format!("/n/{i}.md")).collect();
+        build_documents(
+            dir.path(),
+            paths.iter().map(|path| document(path, 6)).collect(),
+        );
+        let mut index = open(dir.path());
+        let only = [paths[7].clone(), paths[2].clone()];
+        let allowed: Vec<u64> = only
+            .iter()
+            .flat_map(|doc| index.document_passages(doc).unwrap())
+            .map(|p| p.id)
+            .collect();
+        assert_eq!(allowed.len(), 12);
+
+        let mut found_by_graph = 0;
+        for seed in 1000..1010 {
+            let query = vector(seed);
+            let everything = index.search(&query, 60, None).unwrap();
+            assert_eq!(everything.len(), 60);
+            let expected: Vec<PassageMatch> = everything
+                .into_iter()
+                .filter(|m| allowed.contains(&m.id))
+                .take(5)
+                .collect();
+            let found = index.search(&query, 5, Some(&only)).unwrap();
+            assert_eq!(
+                ids_and_windows(&found),
+                ids_and_windows(&expected),
+                "query {seed}"
+            );
+            let scores: Vec<f32> = expected.iter().map(|m| m.score).collect();
+            assert_scores(&found, &scores);
+
+            index.vectors.set_exact_max_work(0);
+            let found = index.search(&query, 5, Some(&only)).unwrap();
+            index.vectors.set_exact_max_work(usize::MAX);
+            assert_eq!(found.len(), 5);
+            assert!(found.iter().all(|m| allowed.contains(&m.id)), "{found:?}");
+            let want = ids_and_windows(&expected);
+            found_by_graph += ids_and_windows(&found)
+                .iter()
+                .filter(|hit| want.contains(hit))
+                .count();
+        }
+        // Approximate, but a broken filter or aggregation would find far fewer.
+        assert!(
+            found_by_graph >= 45,
+            "filtered graph search found {found_by_graph} of 50"
+        );
+
+        assert!(index.search(&vector(1), 5, Some(&[])).unwrap().is_empty());
+        let unknown = [paths[0].clone(), "/n/gone.md".to_string()];
+        let err = index.search(&vector(1), 5, Some(&unknown)).unwrap_err();
+        assert!(matches!(err, Error::UnknownDocument(ref d) if d == "/n/gone.md"));
+    }
+
+    #[test]
+    fn windows_read_back_in_text_order_and_average_into_the_passage_vector() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut a = vec![0.0; DIMS];
+        a[0] = 3.0;
+        let b = unit(1, 0.0);
+        let c = unit(2, 0.0);
+        let given = passages(&[(
+            0,
+            vec![(20, 40, a.clone()), (0, 10, b.clone()), (10, 20, c.clone())],
+        )]);
+        build_documents(dir.path(), vec![(info("/d/a.md"), given)]);
+        let index = open(dir.path());
+
+        assert_eq!(
+            index.windows(1).unwrap(),
+            [(0..10, b), (10..20, c), (20..40, a)]
+        );
+        // Mean (1, 1/3, 1/3, 0, …), normalised: not the mean of the normalised windows.
+        let norm = (1.0f32 + 2.0 / 9.0).sqrt();
+        let expected = [1.0 / norm, 1.0 / 3.0 / norm, 1.0 / 3.0 / norm];
+        let vector = index.passage_vector(1).unwrap();
+        assert_eq!(vector.len(), DIMS);
+        for (got, want) in vector.iter().zip(expected.iter().chain(&[0.0; DIMS - 3])) {
+            assert!((got - want).abs() < 1e-6, "{vector:?}");
+        }
+        assert!(matches!(
+            index.passage_vector(2),
+            Err(Error::UnknownPassage(2))
+        ));
+    }
 
     fn open_err(dir: &Path) -> Error {
         Index::open(dir).err().expect("opening should fail")

@@ -94,6 +94,8 @@ pub struct Manifest {
     pub documents: Vec<DocumentInfo>,
     /// Total passages over all documents.
     pub passages: usize,
+    /// Total windows over all passages: the number of vectors in the vector index.
+    pub windows: usize,
 }
 
 impl Manifest {
@@ -138,6 +140,12 @@ impl Manifest {
             return Err(corrupt(format!(
                 "documents list {counted} passages but the total says {}",
                 manifest.passages
+            )));
+        }
+        if manifest.windows < manifest.passages {
+            return Err(corrupt(format!(
+                "{} windows cannot cover {} passages",
+                manifest.windows, manifest.passages
             )));
         }
         Ok(Some(manifest))
@@ -218,6 +226,7 @@ mod tests {
                 passages: 4,
             }],
             passages: 4,
+            windows: 9,
         }
     }
 
@@ -235,6 +244,7 @@ mod tests {
         assert_eq!(read.roots, manifest.roots);
         assert_eq!(read.documents, manifest.documents);
         assert_eq!(read.passages, 4);
+        assert_eq!(read.windows, 9);
     }
 
     #[test]
@@ -284,12 +294,15 @@ mod tests {
         unsafe_generation["generation"] = "../elsewhere".into();
         let mut wrong_total = serde_json::to_value(sample()).unwrap();
         wrong_total["passages"] = 5.into();
+        let mut too_few_windows = serde_json::to_value(sample()).unwrap();
+        too_few_windows["windows"] = 3.into();
         let cases = [
             "{\"format_version\": 1, \"genera".to_string(),
             "[]".to_string(),
             r#"{"format_version": 1}"#.to_string(),
             unsafe_generation.to_string(),
             wrong_total.to_string(),
+            too_few_windows.to_string(),
         ];
         for contents in cases {
             let dir = tempfile::tempdir().unwrap();

@@ -1,6 +1,8 @@
-//! The on-disk index: passage vectors in usearch, passage text and metadata in SQLite, and a
-//! versioned manifest naming the generation directory that holds them. A build writes a new
-//! generation beside the old one and publishes it by atomically replacing the manifest.
+//! The on-disk index: window vectors in usearch, passage text, windows and metadata in SQLite,
+//! and a versioned manifest naming the generation directory that holds them. A passage is
+//! embedded as one or more windows (byte ranges of its text); search ranks passages by their
+//! best window. A build writes a new generation beside the old one and publishes it by
+//! atomically replacing the manifest.
 
 mod builder;
 mod error;
@@ -11,6 +13,8 @@ mod passages;
 #[cfg(test)]
 mod testutil;
 mod vectors;
+
+use std::ops::Range;
 
 use serde::Serialize;
 
@@ -23,7 +27,15 @@ pub use manifest::{DocumentInfo, Manifest, Metric, ModelInfo, Scalar, VectorOpti
 /// Bump it on any incompatible change; older indexes then ask to be rebuilt.
 pub const FORMAT_VERSION: u32 = 1;
 
-/// A passage handed to a build, with its embedding.
+/// One embedded window of a passage: a byte range of the passage text and its unit vector.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewWindow {
+    pub start: u32,
+    pub end: u32,
+    pub vector: Vec<f32>,
+}
+
+/// A passage handed to a build, with its embedded windows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewPassage {
     /// Position of the passage in its document; unique within the document.
@@ -31,7 +43,8 @@ pub struct NewPassage {
     pub start_line: u32,
     pub end_line: u32,
     pub text: String,
-    pub vector: Vec<f32>,
+    /// At least one; each range must lie within `text` on UTF-8 character boundaries.
+    pub windows: Vec<NewWindow>,
 }
 
 /// A passage read back from an index.
@@ -46,4 +59,17 @@ pub struct StoredPassage {
     pub start_line: u32,
     pub end_line: u32,
     pub text: String,
+}
+
+/// A window read back from an index: its byte span in the passage text and its vector.
+pub type StoredWindow = (Range<usize>, Vec<f32>);
+
+/// A passage found by search: its id, its best window's similarity, and that window's byte
+/// span in the passage text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PassageMatch {
+    pub id: u64,
+    /// Cosine similarity of the query and the best window.
+    pub score: f32,
+    pub window: Range<usize>,
 }

@@ -1,24 +1,34 @@
 //! The passage database (SQLite): documents, passage text and positions, and each passage's
-//! embedding as a little-endian f32 BLOB, so unchanged documents can be carried into a new
-//! build without re-embedding and `related` can fetch a passage's vector.
+//! windows (byte ranges of its text) with their embeddings as little-endian f32 BLOBs, so
+//! unchanged documents can be carried into a new build without re-embedding, search can map
+//! a window found in the vector index back to its passage, and `related` can fetch vectors.
 
+use std::collections::HashMap;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
 
-use super::{DocumentInfo, Error, NewPassage, StoredPassage, FORMAT_VERSION};
+use super::{
+    DocumentInfo, Error, NewPassage, NewWindow, StoredPassage, StoredWindow, FORMAT_VERSION,
+};
 
-/// `embedding` is the last column of `passages` so that reading the text of a row too long
-/// for one page does not pull in the blob's overflow pages. `UNIQUE (document, paragraph)` doubles as the index behind `find` and
-/// `document_passages`.
+/// `UNIQUE (document, paragraph)` doubles as the index behind `find` and `document_passages`.
+/// A document's windows are stored in one transaction with consecutive ids, so
+/// `documents.first_window` and `documents.windows` name them as one id range: that is what
+/// lets a search restricted to some documents test a window id with a few comparisons.
+/// `vector` is the last column of `windows` so that looking up a window's passage and span
+/// does not pull in the blob.
 const SCHEMA: &str = "
     CREATE TABLE documents (
-        id       INTEGER PRIMARY KEY,
-        path     TEXT NOT NULL UNIQUE,
-        sha256   TEXT NOT NULL,
-        bytes    INTEGER NOT NULL,
-        modified TEXT,
-        passages INTEGER NOT NULL
+        id           INTEGER PRIMARY KEY,
+        path         TEXT NOT NULL UNIQUE,
+        sha256       TEXT NOT NULL,
+        bytes        INTEGER NOT NULL,
+        modified     TEXT,
+        passages     INTEGER NOT NULL,
+        first_window INTEGER NOT NULL,
+        windows      INTEGER NOT NULL
     );
     CREATE TABLE passages (
         id         INTEGER PRIMARY KEY,
@@ -27,9 +37,16 @@ const SCHEMA: &str = "
         start_line INTEGER NOT NULL,
         end_line   INTEGER NOT NULL,
         text       TEXT NOT NULL,
-        embedding  BLOB NOT NULL,
         UNIQUE (document, paragraph)
     );
+    CREATE TABLE windows (
+        id         INTEGER PRIMARY KEY,
+        passage    INTEGER NOT NULL REFERENCES passages (id),
+        start_byte INTEGER NOT NULL,
+        end_byte   INTEGER NOT NULL,
+        vector     BLOB NOT NULL
+    );
+    CREATE INDEX windows_by_passage ON windows (passage);
 ";
 
 const SELECT_STORED: &str = "
@@ -47,9 +64,10 @@ impl PassageDb {
     /// Creates an empty database for a new generation.
     pub fn create(path: &Path, dims: usize) -> Result<PassageDb, Error> {
         let conn = Connection::open(path).map_err(Error::sqlite(path))?;
-        // A passage row (text plus a 1.5 KB embedding at 384 dimensions) is a few KB, so
-        // 4 KB pages mostly held one row each: a 600-byte passage took 4.1 KB here with
-        // 4 KB pages and 2.4 KB with 16 KB pages, with lookups no slower.
+        // A window row (a 1.5 KB vector at 384 dimensions) and a passage row (a few hundred
+        // bytes to a few KB of text) each fit many to a 16 KB page; with 4 KB pages a
+        // 600-byte passage with its vector took 4.1 KB, with 16 KB pages 2.4 KB, with
+        // lookups no slower.
         // No journal durability and no fsync per transaction: the file lives in an
         // unpublished directory that is thrown away if the build fails, and the builder
         // fsyncs it once before publishing.
@@ -91,38 +109,50 @@ impl PassageDb {
         })
     }
 
-    /// Stores one document and its passages in one transaction, with passage ids
-    /// `first_id, first_id + 1, …` in the order given.
+    /// Stores one document, its passages and their windows in one transaction, with passage
+    /// ids `first_passage, first_passage + 1, …` and window ids `first_window, …` in the
+    /// order given. The caller has checked the windows.
     pub fn insert_document(
         &mut self,
         doc: &DocumentInfo,
         passages: &[NewPassage],
-        first_id: u64,
+        first_passage: u64,
+        first_window: u64,
     ) -> Result<(), Error> {
+        let windows: usize = passages.iter().map(|p| p.windows.len()).sum();
         let tx = self.conn.transaction().map_err(Error::sqlite(&self.path))?;
         {
             tx.execute(
-                "INSERT INTO documents (path, sha256, bytes, modified, passages)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO documents
+                 (path, sha256, bytes, modified, passages, first_window, windows)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![
                     doc.path,
                     doc.sha256,
                     saturating_i64(doc.bytes),
                     doc.modified,
                     saturating_i64(passages.len() as u64),
+                    saturating_i64(first_window),
+                    saturating_i64(windows as u64),
                 ],
             )
             .map_err(Error::sqlite(&self.path))?;
             let document = tx.last_insert_rowid();
-            let mut insert = tx
+            let mut insert_passage = tx
                 .prepare_cached(
-                    "INSERT INTO passages
-                     (id, document, paragraph, start_line, end_line, text, embedding)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    "INSERT INTO passages (id, document, paragraph, start_line, end_line, text)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )
                 .map_err(Error::sqlite(&self.path))?;
-            for (id, passage) in (first_id..).zip(passages) {
-                insert
+            let mut insert_window = tx
+                .prepare_cached(
+                    "INSERT INTO windows (id, passage, start_byte, end_byte, vector)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .map_err(Error::sqlite(&self.path))?;
+            let mut window_ids = first_window..;
+            for (id, passage) in (first_passage..).zip(passages) {
+                insert_passage
                     .execute(params![
                         saturating_i64(id),
                         document,
@@ -130,9 +160,20 @@ impl PassageDb {
                         passage.start_line,
                         passage.end_line,
                         passage.text,
-                        encode_vector(&passage.vector),
                     ])
                     .map_err(Error::sqlite(&self.path))?;
+                // Windows first: `zip` stops at the shorter iterator without taking an id.
+                for (window, window_id) in passage.windows.iter().zip(&mut window_ids) {
+                    insert_window
+                        .execute(params![
+                            saturating_i64(window_id),
+                            saturating_i64(id),
+                            window.start,
+                            window.end,
+                            encode_vector(&window.vector),
+                        ])
+                        .map_err(Error::sqlite(&self.path))?;
+                }
             }
         }
         tx.commit().map_err(Error::sqlite(&self.path))
@@ -170,19 +211,68 @@ impl PassageDb {
             .map_err(Error::sqlite(&self.path))
     }
 
-    pub fn vector(&self, id: u64) -> Result<Option<Vec<f32>>, Error> {
-        let blob: Option<Vec<u8>> = self
-            .conn
-            .prepare_cached("SELECT embedding FROM passages WHERE id = ?1")
+    /// The passage a window belongs to and the window's byte span in its text.
+    pub fn window(&self, id: u64) -> Result<Option<(u64, Range<usize>)>, Error> {
+        self.conn
+            .prepare_cached("SELECT passage, start_byte, end_byte FROM windows WHERE id = ?1")
             .and_then(|mut stmt| {
-                stmt.query_row([saturating_i64(id)], |row| row.get(0))
-                    .optional()
+                stmt.query_row([saturating_i64(id)], |row| {
+                    Ok((unsigned(row, 0)?, count(row, 1)?..count(row, 2)?))
+                })
+                .optional()
             })
-            .map_err(Error::sqlite(&self.path))?;
-        blob.map(|blob| self.decode(&blob, id)).transpose()
+            .map_err(Error::sqlite(&self.path))
     }
 
-    /// A document with its passages and vectors exactly as stored, in their original order;
+    /// A passage's windows in text order; empty if the passage is unknown.
+    pub fn windows(&self, passage: u64) -> Result<Vec<StoredWindow>, Error> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, start_byte, end_byte, vector FROM windows
+                 WHERE passage = ?1 ORDER BY start_byte, end_byte, id",
+            )
+            .map_err(Error::sqlite(&self.path))?;
+        let mut rows = stmt
+            .query([saturating_i64(passage)])
+            .map_err(Error::sqlite(&self.path))?;
+        let mut windows = Vec::new();
+        while let Some(row) = rows.next().map_err(Error::sqlite(&self.path))? {
+            let read = |row: &Row| -> rusqlite::Result<_> {
+                Ok((
+                    unsigned(row, 0)?,
+                    count(row, 1)?..count(row, 2)?,
+                    row.get::<_, Vec<u8>>(3)?,
+                ))
+            };
+            let (id, span, blob) = read(row).map_err(Error::sqlite(&self.path))?;
+            windows.push((span, self.decode(&blob, id)?));
+        }
+        Ok(windows)
+    }
+
+    /// The window ids of each of `docs`, one range per document in the order given; an
+    /// error naming the first document that is not in this database.
+    pub fn document_windows(&self, docs: &[String]) -> Result<Vec<Range<u64>>, Error> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT first_window, windows FROM documents WHERE path = ?1")
+            .map_err(Error::sqlite(&self.path))?;
+        docs.iter()
+            .map(|doc| {
+                let found = stmt
+                    .query_row([doc], |row| {
+                        let first = unsigned(row, 0)?;
+                        Ok(first..first + unsigned(row, 1)?)
+                    })
+                    .optional()
+                    .map_err(Error::sqlite(&self.path))?;
+                found.ok_or_else(|| Error::UnknownDocument(doc.clone()))
+            })
+            .collect()
+    }
+
+    /// A document with its passages and windows exactly as stored, in their original order;
     /// `None` if the document is not in this database.
     pub fn document(&self, doc: &str) -> Result<Option<(DocumentInfo, Vec<NewPassage>)>, Error> {
         let found = self
@@ -206,47 +296,74 @@ impl PassageDb {
         let Some((document, info)) = found else {
             return Ok(None);
         };
+        let mut passages = Vec::with_capacity(info.passages);
+        // Passage id → its position in `passages`.
+        let mut positions = HashMap::with_capacity(info.passages);
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT id, paragraph, start_line, end_line, text, embedding
+                "SELECT id, paragraph, start_line, end_line, text
                  FROM passages WHERE document = ?1 ORDER BY id",
             )
             .map_err(Error::sqlite(&self.path))?;
         let mut rows = stmt.query([document]).map_err(Error::sqlite(&self.path))?;
-        let mut passages = Vec::with_capacity(info.passages);
         while let Some(row) = rows.next().map_err(Error::sqlite(&self.path))? {
             let read = |row: &Row| -> rusqlite::Result<_> {
                 Ok((
                     unsigned(row, 0)?,
-                    row.get(1)?,
-                    row.get(2)?,
-                    row.get(3)?,
-                    row.get(4)?,
-                    row.get::<_, Vec<u8>>(5)?,
+                    NewPassage {
+                        paragraph: row.get(1)?,
+                        start_line: row.get(2)?,
+                        end_line: row.get(3)?,
+                        text: row.get(4)?,
+                        windows: Vec::new(),
+                    },
                 ))
             };
-            let (id, paragraph, start_line, end_line, text, blob) =
-                read(row).map_err(Error::sqlite(&self.path))?;
-            passages.push(NewPassage {
-                paragraph,
-                start_line,
-                end_line,
-                text,
+            let (id, passage) = read(row).map_err(Error::sqlite(&self.path))?;
+            positions.insert(id, passages.len());
+            passages.push(passage);
+        }
+
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT w.id, w.passage, w.start_byte, w.end_byte, w.vector
+                 FROM windows w JOIN passages p ON p.id = w.passage
+                 WHERE p.document = ?1 ORDER BY w.id",
+            )
+            .map_err(Error::sqlite(&self.path))?;
+        let mut rows = stmt.query([document]).map_err(Error::sqlite(&self.path))?;
+        while let Some(row) = rows.next().map_err(Error::sqlite(&self.path))? {
+            let read = |row: &Row| -> rusqlite::Result<_> {
+                Ok((
+                    unsigned(row, 0)?,
+                    unsigned(row, 1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get::<_, Vec<u8>>(4)?,
+                ))
+            };
+            let (id, passage, start, end, blob) = read(row).map_err(Error::sqlite(&self.path))?;
+            // The join guarantees the passage is one of this document's.
+            let position = positions[&passage];
+            passages[position].windows.push(NewWindow {
+                start,
+                end,
                 vector: self.decode(&blob, id)?,
             });
         }
         Ok(Some((info, passages)))
     }
 
-    /// Calls `add` with every passage id and vector, in id order.
+    /// Calls `add` with every window id and vector, in id order.
     pub fn for_each_vector(
         &self,
         mut add: impl FnMut(u64, Vec<f32>) -> Result<(), Error>,
     ) -> Result<(), Error> {
         let mut stmt = self
             .conn
-            .prepare("SELECT id, embedding FROM passages ORDER BY id")
+            .prepare("SELECT id, vector FROM windows ORDER BY id")
             .map_err(Error::sqlite(&self.path))?;
         let mut rows = stmt.query([]).map_err(Error::sqlite(&self.path))?;
         while let Some(row) = rows.next().map_err(Error::sqlite(&self.path))? {
@@ -267,11 +384,11 @@ impl PassageDb {
             .map_err(|(_, source)| Error::sqlite(&self.path)(source))
     }
 
-    fn decode(&self, blob: &[u8], id: u64) -> Result<Vec<f32>, Error> {
+    fn decode(&self, blob: &[u8], window: u64) -> Result<Vec<f32>, Error> {
         decode_vector(blob, self.dims).ok_or_else(|| Error::Corrupt {
             path: self.path.clone(),
             reason: format!(
-                "passage {id} has a {}-byte embedding, expected {} f32 values",
+                "window {window} has a {}-byte vector, expected {} f32 values",
                 blob.len(),
                 self.dims
             ),
@@ -338,13 +455,18 @@ mod tests {
         }
     }
 
+    /// A passage with one window over its whole text.
     fn passage(paragraph: u32, text: &str, vector: Vec<f32>) -> NewPassage {
         NewPassage {
             paragraph,
             start_line: paragraph * 10 + 1,
             end_line: paragraph * 10 + 3,
             text: text.into(),
-            vector,
+            windows: vec![NewWindow {
+                start: 0,
+                end: text.len() as u32,
+                vector,
+            }],
         }
     }
 
@@ -364,30 +486,31 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.sqlite");
         let mut db = PassageDb::create(&path, 2).unwrap();
-        let a = vec![
-            passage(1, "Ala ma kota.", vec![1.0, 0.0]),
+        let mut a = vec![
+            passage(1, "Ala ma kota. Kot ma Alę.", vec![1.0, 0.0]),
             passage(0, "Tytuł", vec![0.0, 1.0]),
         ];
+        // Windows given out of text order: `document` keeps the given order (a copy is
+        // exact), `windows` returns text order.
+        a[0].windows.insert(
+            0,
+            NewWindow {
+                start: 13,
+                end: 25,
+                vector: vec![0.6, -0.8],
+            },
+        );
         let mut info = doc("/n/a.md", 2);
         info.modified = Some("2025-03-01T10:00:00Z".into());
-        db.insert_document(&info, &a, 1).unwrap();
-        db.insert_document(&doc("/n/b.md", 1), &[passage(0, "B", vec![0.6, 0.8])], 3)
+        db.insert_document(&info, &a, 1, 1).unwrap();
+        db.insert_document(&doc("/n/b.md", 1), &[passage(0, "B", vec![0.6, 0.8])], 3, 4)
             .unwrap();
         db.close().unwrap();
 
         let db = PassageDb::open(&path, 2).unwrap();
         let (read_info, read) = db.document("/n/a.md").unwrap().unwrap();
         assert_eq!(read_info, info);
-        assert_eq!(read.len(), 2);
-        for (got, want) in read.iter().zip(&a) {
-            assert_eq!(got.paragraph, want.paragraph);
-            assert_eq!(
-                (got.start_line, got.end_line),
-                (want.start_line, want.end_line)
-            );
-            assert_eq!(got.text, want.text);
-            assert_eq!(got.vector, want.vector);
-        }
+        assert_eq!(read, a);
 
         let ordered = db.document_passages("/n/a.md").unwrap();
         let paragraphs: Vec<u32> = ordered.iter().map(|p| p.paragraph).collect();
@@ -403,10 +526,32 @@ mod tests {
             (3, "/n/b.md", "B")
         );
         assert!(db.find("/n/b.md", 1).unwrap().is_none());
-        assert_eq!(db.passage(1).unwrap().unwrap().text, "Ala ma kota.");
+        assert_eq!(
+            db.passage(1).unwrap().unwrap().text,
+            "Ala ma kota. Kot ma Alę."
+        );
         assert!(db.passage(4).unwrap().is_none());
-        assert_eq!(db.vector(3).unwrap().unwrap(), [0.6, 0.8]);
         assert!(db.document("/n/c.md").unwrap().is_none());
+
+        // Window ids run on across passages and documents: a's are 1..=3, b's is 4.
+        assert_eq!(db.window(1).unwrap(), Some((1, 13..25)));
+        assert_eq!(db.window(2).unwrap(), Some((1, 0..25)));
+        assert_eq!(db.window(3).unwrap(), Some((2, 0..6)));
+        assert_eq!(db.window(4).unwrap(), Some((3, 0..1)));
+        assert_eq!(db.window(5).unwrap(), None);
+        assert_eq!(
+            db.windows(1).unwrap(),
+            [(0..25, vec![1.0, 0.0]), (13..25, vec![0.6, -0.8])]
+        );
+        assert_eq!(db.windows(3).unwrap(), [(0..1, vec![0.6, 0.8])]);
+        assert!(db.windows(4).unwrap().is_empty());
+        assert_eq!(
+            db.document_windows(&["/n/b.md".into(), "/n/a.md".into()])
+                .unwrap(),
+            [4..5, 1..4]
+        );
+        let err = db.document_windows(&["/n/c.md".into()]).unwrap_err();
+        assert!(matches!(err, Error::UnknownDocument(ref d) if d == "/n/c.md"));
 
         let mut seen = Vec::new();
         db.for_each_vector(|id, v| {
@@ -416,9 +561,9 @@ mod tests {
         .unwrap();
         assert_eq!(
             seen.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
-            [1, 2, 3]
+            [1, 2, 3, 4]
         );
-        assert_eq!(seen[1].1, [0.0, 1.0]);
+        assert_eq!(seen[2].1, [0.0, 1.0]);
     }
 
     #[test]
@@ -427,7 +572,7 @@ mod tests {
         let path = dir.path().join("p.sqlite");
         PassageDb::create(&path, 2).unwrap().close().unwrap();
         let mut db = PassageDb::open(&path, 2).unwrap();
-        assert!(db.insert_document(&doc("/x", 0), &[], 1).is_err());
+        assert!(db.insert_document(&doc("/x", 0), &[], 1, 1).is_err());
     }
 
     #[test]
