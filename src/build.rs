@@ -2,6 +2,7 @@
 //! that are new or changed (content hash), copy the rest from the previous index, and
 //! publish the new generation atomically. The model is loaded only if there is work.
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -49,10 +50,10 @@ impl<E: Embedder> EmbedderSource for E {
     }
 }
 
-/// A document that needs embedding.
+/// A document that needs embedding, with each passage's search windows.
 struct Pending {
     info: DocumentInfo,
-    passages: Vec<ingest::Passage>,
+    passages: Vec<(ingest::Passage, Vec<Range<usize>>)>,
 }
 
 pub fn build(request: Request, embedder: &mut dyn EmbedderSource, ui: &Ui) -> Result<Report> {
@@ -122,7 +123,13 @@ pub fn build(request: Request, embedder: &mut dyn EmbedderSource, ui: &Ui) -> Re
                 modified: modified_time(path),
                 passages: passages.len(),
             },
-            passages,
+            passages: passages
+                .into_iter()
+                .map(|p| {
+                    let windows = ingest::windows(&p.text);
+                    (p, windows)
+                })
+                .collect(),
         });
     }
 
@@ -165,24 +172,28 @@ pub fn build(request: Request, embedder: &mut dyn EmbedderSource, ui: &Ui) -> Re
             builder.copy_document(previous, doc)?;
         }
     }
-    let embedded_passages = vectors.len();
+    let embedded_passages = pending.iter().map(|d| d.passages.len()).sum();
     let mut vectors = vectors.into_iter();
     for doc in &pending {
-        let passages = doc
-            .passages
-            .iter()
-            .map(|p| NewPassage {
+        let mut passages = Vec::with_capacity(doc.passages.len());
+        for (p, spans) in &doc.passages {
+            let windows = spans
+                .iter()
+                .zip(vectors.by_ref())
+                .map(|(span, vector)| NewWindow {
+                    start: span.start as u32,
+                    end: span.end as u32,
+                    vector,
+                })
+                .collect();
+            passages.push(NewPassage {
                 paragraph: p.paragraph,
                 start_line: p.start_line,
                 end_line: p.end_line,
                 text: p.text.clone(),
-                windows: vec![NewWindow {
-                    start: 0,
-                    end: p.text.len() as u32,
-                    vector: vectors.next().unwrap_or_default(),
-                }],
-            })
-            .collect();
+                windows,
+            });
+        }
         builder.add_document(doc.info.clone(), passages)?;
     }
     let manifest = builder.commit()?;
@@ -221,7 +232,8 @@ fn open_previous(request: &Request, ui: &Ui) -> Result<Option<Index>> {
     }))
 }
 
-/// All new passages in one call, so similar lengths batch together across documents.
+/// Every window of every new passage in one call, so similar lengths batch together
+/// across documents; vectors come back in window order.
 fn embed_pending(
     pending: &[Pending],
     embedder: &mut dyn EmbedderSource,
@@ -229,18 +241,20 @@ fn embed_pending(
 ) -> Result<Vec<Vec<f32>>> {
     let texts: Vec<&str> = pending
         .iter()
-        .flat_map(|d| d.passages.iter().map(|p| p.text.as_str()))
+        .flat_map(|d| d.passages.iter())
+        .flat_map(|(p, spans)| spans.iter().map(|span| &p.text[span.clone()]))
         .collect();
     if texts.is_empty() {
         return Ok(Vec::new());
     }
     let embedder = embedder.get()?;
     let bar = ui.bar(texts.len() as u64, "embedding");
+    bar.set_message("windows");
     let vectors = embedder.embed(&texts, Role::Passage, &mut |n| bar.inc(n as u64))?;
     bar.finish_and_clear();
     if vectors.len() != texts.len() {
         return Err(Error::Usage(format!(
-            "the model returned {} vectors for {} passages",
+            "the model returned {} vectors for {} windows",
             vectors.len(),
             texts.len()
         )));

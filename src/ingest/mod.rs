@@ -15,7 +15,7 @@ use std::path::PathBuf;
 
 pub use chunk::{chunk, ChunkOptions, Passage};
 pub use extract::{extract, Extracted, Loaded};
-pub use sentences::sentence_spans;
+pub use sentences::{sentence_spans, windows, WINDOW_SENTENCES, WINDOW_STRIDE};
 pub use walk::{walk, Skipped, Walked};
 
 /// Version of the cleaning and splitting rules. Bump it whenever `chunk` can return different

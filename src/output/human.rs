@@ -80,6 +80,7 @@ mod tests {
         let hit = Hit {
             rank: 1,
             score: 0.87654,
+            window: 0..10,
             passage: passage(4, 9),
         };
         let text = hits(&[hit]);

@@ -1,5 +1,5 @@
-//! Dense retrieval: embed the question (or take a passage's stored vector) and find the
-//! nearest passage vectors in the index.
+//! Dense retrieval: embed the question (or take a passage's stored vectors) and rank
+//! passages by their most similar sentence window in the index.
 
 use std::path::Path;
 
@@ -17,9 +17,7 @@ pub fn ask(index: &Index, embedder: &dyn Embedder, question: &str, k: usize) -> 
     let found = index.search(&query, k, None)?;
     let ids: Vec<u64> = found.iter().map(|m| m.id).collect();
     let passages = index.passages(&ids)?;
-    Ok(ranked(
-        found.into_iter().map(|m| m.score).zip(passages).collect(),
-    ))
+    Ok(ranked(found.into_iter().zip(passages).collect()))
 }
 
 /// What `related` starts from.
@@ -61,17 +59,23 @@ pub fn related(
         Source::Text(_) => None,
     };
     let mut kept = Vec::new();
-    for (score, passage) in found.into_iter().map(|m| m.score).zip(passages) {
-        let copy = score >= NEAR_DUPLICATE || normalise(&passage.text) == source_text;
-        if copy {
+    for (found, passage) in found.into_iter().zip(passages) {
+        // Copies are judged on whole passages, not on their best window.
+        let whole = cosine(&vector, &index.passage_vector(passage.id)?);
+        if whole >= NEAR_DUPLICATE || normalise(&passage.text) == source_text {
             own_doc.get_or_insert_with(|| passage.doc.clone());
             continue;
         }
-        kept.push((score, passage));
+        kept.push((found, passage));
     }
     kept.retain(|(_, p)| Some(&p.doc) != own_doc.as_ref());
     kept.truncate(k);
     Ok(ranked(kept))
+}
+
+/// Cosine similarity of two unit vectors.
+fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 /// Text compared for exact copies: case and whitespace ignored.

@@ -4,26 +4,31 @@
 
 pub mod dense;
 
-use crate::store::StoredPassage;
+use std::ops::Range;
+
+use crate::store::{PassageMatch, StoredPassage};
 
 /// One ranked result.
 #[derive(Debug, Clone)]
 pub struct Hit {
     /// 1-based.
     pub rank: usize,
-    /// Cosine similarity, higher is closer.
+    /// Cosine similarity of the passage's best window, higher is closer.
     pub score: f32,
+    /// Byte span of that window in the passage text: the part that matched best.
+    pub window: Range<usize>,
     pub passage: StoredPassage,
 }
 
 /// Numbers hits 1.. in the order given.
-pub(crate) fn ranked(scored: Vec<(f32, StoredPassage)>) -> Vec<Hit> {
+pub(crate) fn ranked(scored: Vec<(PassageMatch, StoredPassage)>) -> Vec<Hit> {
     scored
         .into_iter()
         .enumerate()
-        .map(|(i, (score, passage))| Hit {
+        .map(|(i, (found, passage))| Hit {
             rank: i + 1,
-            score,
+            score: found.score,
+            window: found.window,
             passage,
         })
         .collect()
