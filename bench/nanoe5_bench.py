@@ -7,9 +7,17 @@ measures akapit, so both appear side by side.
 Each JSONL line is {"text": ...}. Threads: OpenMP's default (all cores), as akapit uses.
 """
 import json
-import resource
 import sys
 import time
+
+
+def peak_rss_mb():
+    """VmHWM of this process (ru_maxrss would include the parent's peak, inherited at fork)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    return None
 
 
 def read(path):
@@ -49,7 +57,7 @@ def main():
         "tokens_per_s": round(tokens / embed_s, 1),
         "query_p50_ms": round(pick(0.5), 2),
         "query_p95_ms": round(pick(0.95), 2),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb": peak_rss_mb(),
     }))
 
 

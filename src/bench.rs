@@ -72,38 +72,49 @@ pub struct Measured {
     pub status: ExitStatus,
 }
 
-/// Runs `command` to completion with stdout discarded.
+/// Runs `command` to completion with stdout discarded. Peak memory is the child's own
+/// `VmHWM`, polled while it runs: `wait4`'s `ru_maxrss` would report the parent's peak,
+/// which a child inherits across fork on Linux.
 pub fn measure(command: &mut Command) -> std::io::Result<Measured> {
     let started = Instant::now();
-    let child = command.stdout(Stdio::null()).spawn()?;
-    let pid = child.id() as libc::pid_t;
-    let mut status: libc::c_int = 0;
-    // SAFETY: rusage is plain data; wait4 fills it for our own child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    if reaped != pid {
-        return Err(std::io::Error::last_os_error());
-    }
-    let wall = started.elapsed();
-    use std::os::unix::process::ExitStatusExt;
+    let mut child = command.stdout(Stdio::null()).spawn()?;
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut peak_kb = 0.0f64;
+    let status = loop {
+        if let Some(kb) = std::fs::read_to_string(&status_file)
+            .ok()
+            .as_deref()
+            .and_then(vm_hwm_kb)
+        {
+            peak_kb = peak_kb.max(kb);
+        }
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
     Ok(Measured {
-        wall,
-        // Linux reports ru_maxrss in KiB.
-        peak_rss_mb: usage.ru_maxrss as f64 / 1024.0,
-        status: ExitStatus::from_raw(status),
+        wall: started.elapsed(),
+        peak_rss_mb: peak_kb / 1024.0,
+        status,
     })
+}
+
+/// The `VmHWM` (peak resident set) line of a `/proc/PID/status` file, in KiB.
+fn vm_hwm_kb(status: &str) -> Option<f64> {
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse().ok())
 }
 
 /// This process's peak resident memory so far, in MiB (Linux; 0 elsewhere).
 pub fn own_peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
+        .as_deref()
+        .and_then(vm_hwm_kb)
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
@@ -134,9 +145,15 @@ mod tests {
     }
 
     #[test]
-    fn measures_a_child() {
-        let m = measure(Command::new("true").arg("x")).unwrap();
+    fn measures_a_child_not_the_parent() {
+        let m = measure(Command::new("sleep").arg("0.1")).unwrap();
         assert!(m.status.success());
-        assert!(m.peak_rss_mb > 0.0);
+        assert!(m.wall >= Duration::from_millis(100));
+        // `sleep` needs a few MB; the test process itself holds far more.
+        assert!(
+            m.peak_rss_mb > 0.0 && m.peak_rss_mb < 50.0,
+            "{}",
+            m.peak_rss_mb
+        );
     }
 }

@@ -5,8 +5,14 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// mimalloc instead of the system allocator: building the tokenizer's 250k-piece trie
+/// (1.5 M small allocations) took ~700 ms with glibc and ~390 ms with mimalloc, and the
+/// encoder's large short-lived buffers stop costing page faults (system time 8.8 s →
+/// 2.5 s, throughput +15% on 444 seed windows).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
-    keep_freed_memory();
     let cli = akapit::cli::Cli::parse();
     match akapit::commands::run(cli) {
         Ok(outcome) => ExitCode::from(outcome.exit_code()),
@@ -14,18 +20,5 @@ fn main() -> ExitCode {
             eprintln!("akapit: error: {error}");
             ExitCode::from(akapit::error::ERROR_EXIT)
         }
-    }
-}
-
-/// glibc hands every allocation above 128 KiB back to the kernel when it is freed, so
-/// each forward pass of the encoder faulted in and zeroed its activations afresh; keeping
-/// freed memory for reuse cut system time from 8.8 s to 2 s and wall time by a third on
-/// 444 windows (`perf`, `time`).
-fn keep_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only adjusts allocator thresholds; it is called before any threads start.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 << 20);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 512 << 20);
     }
 }

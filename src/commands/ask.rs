@@ -2,7 +2,6 @@
 
 use super::{print_json, print_text, warn_stale, Context};
 use crate::cli::AskArgs;
-use crate::embed::Embedder;
 use crate::error::{Error, Outcome, Result};
 use crate::output::{human, json};
 use crate::search::dense;
@@ -15,7 +14,7 @@ pub fn run(ctx: &Context, args: AskArgs) -> Result<Outcome> {
     let index = ctx.index_or_build_default()?;
     let model = ctx.model_for(index.manifest())?;
     warn_stale(ctx, index.manifest());
-    let hits = dense::ask(&index, &model as &dyn Embedder, question, args.k as usize)?;
+    let hits = dense::ask(&index, model, question, args.k as usize)?;
     if ctx.json {
         print_json(&json::AskJson {
             query: question.to_string(),

@@ -37,7 +37,7 @@ pub fn run(ctx: &Context, args: RelatedArgs) -> Result<Outcome> {
             ))
         }
     };
-    let embedder = model.as_ref().map(|m| m as &dyn Embedder);
+    let embedder = model.map(|m| m as &dyn Embedder);
     let hits = dense::related(&index, embedder, &source, args.k as usize)?;
     let model_name = index.manifest().model.name.clone();
     match (&source, ctx.json) {
