@@ -9,6 +9,7 @@ use std::time::SystemTime;
 use crate::embed::{Embedder, Role};
 use crate::error::{Error, Result};
 use crate::ingest::{self, ChunkOptions, Extracted};
+use crate::search::analyze::Analyzer;
 use crate::store::{self, DocumentInfo, Index, Manifest, ModelInfo, NewPassage, NewWindow};
 use crate::ui::Ui;
 
@@ -23,6 +24,8 @@ pub struct Request<'a> {
     pub roots: Vec<PathBuf>,
     pub model: ModelInfo,
     pub max_tokens: usize,
+    /// How passages become keyword-search terms.
+    pub analyzer: Analyzer,
     /// Embed everything again even if unchanged.
     pub rebuild: bool,
 }
@@ -165,6 +168,7 @@ pub fn build(request: Request, embedder: &mut dyn EmbedderSource, ui: &Ui) -> Re
         request.index_dir,
         request.model.clone(),
         ingest::CHUNKER_VERSION,
+        request.analyzer.to_string(),
         roots,
     )?;
     if let Some(previous) = &previous {
@@ -190,6 +194,7 @@ pub fn build(request: Request, embedder: &mut dyn EmbedderSource, ui: &Ui) -> Re
                 paragraph: p.paragraph,
                 start_line: p.start_line,
                 end_line: p.end_line,
+                terms: request.analyzer.terms(&p.text).join(" "),
                 text: p.text.clone(),
                 windows,
             });
@@ -221,11 +226,13 @@ fn open_previous(request: &Request, ui: &Ui) -> Result<Option<Index>> {
     };
     Ok(previous.filter(|p| {
         let m = p.manifest();
-        let reusable = m.model == request.model && m.chunker_version == ingest::CHUNKER_VERSION;
+        let reusable = m.model == request.model
+            && m.chunker_version == ingest::CHUNKER_VERSION
+            && m.analyzer == request.analyzer.to_string();
         if !reusable {
             ui.note(format!(
-                "the index was built with {} (chunker v{}); embedding everything again with {}",
-                m.model.name, m.chunker_version, request.model.name
+                "the index was built with {} (chunker v{}, analyzer {}); embedding everything again with {}",
+                m.model.name, m.chunker_version, m.analyzer, request.model.name
             ));
         }
         reusable

@@ -5,6 +5,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::search::analyze::Analyzer;
+use crate::search::hybrid::Fusion;
+use crate::search::Mode;
+
 /// Offline semantic search over your articles, in Polish and English.
 ///
 /// Index a folder once, then ask questions; akapit answers with the closest passages
@@ -59,6 +63,8 @@ pub enum Command {
     Models(ModelsArgs),
     /// Measure embedding throughput, query latency, cold start and memory.
     Bench(BenchArgs),
+    /// Measure retrieval quality on a BEIR-style folder (corpus.jsonl, queries.jsonl, qrels.tsv).
+    Eval(EvalArgs),
 }
 
 #[derive(Debug, Args)]
@@ -84,6 +90,19 @@ pub struct AskArgs {
     /// How many passages to show.
     #[arg(short, long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub k: u32,
+
+    /// Ranking: dense (embeddings), lexical (keywords) or hybrid (both).
+    #[arg(long, value_enum, default_value_t = Mode::DEFAULT)]
+    pub mode: Mode,
+
+    /// Only documents matching this path, folder or glob (repeatable).
+    #[arg(long = "in", value_name = "PATH_OR_GLOB")]
+    pub within: Vec<String>,
+
+    /// Drop results scoring below this (the mode's score: cosine for dense, BM25 for
+    /// lexical, fused for hybrid).
+    #[arg(long, value_name = "SCORE")]
+    pub min_score: Option<f32>,
 }
 
 #[derive(Debug, Args)]
@@ -104,6 +123,10 @@ pub struct RelatedArgs {
     /// How many passages to show.
     #[arg(short, long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub k: u32,
+
+    /// Ranking: dense (embeddings), lexical (keywords) or hybrid (both).
+    #[arg(long, value_enum, default_value_t = Mode::DEFAULT)]
+    pub mode: Mode,
 }
 
 #[derive(Debug, Args)]
@@ -138,6 +161,66 @@ pub struct BenchArgs {
     /// Model to measure.
     #[arg(long, value_name = "NAME")]
     pub model: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Folder with corpus.jsonl (_id, title, text), queries.jsonl (_id, text), qrels.tsv.
+    pub dir: PathBuf,
+
+    /// Rankings to measure (repeatable; default: all three).
+    #[arg(long, value_enum)]
+    pub mode: Vec<Mode>,
+
+    /// Embedding model (default: multilingual-e5-small).
+    #[arg(long, value_name = "NAME")]
+    pub model: Option<String>,
+
+    /// Results kept per query (recall@100 needs 100).
+    #[arg(short, long, default_value_t = 100)]
+    pub k: usize,
+
+    /// Only the first N queries (for quick runs; metrics are over those queries).
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+
+    /// Write each mode's ranked results as run.jsonl for `score.py` (FILE gets `.MODE`
+    /// inserted before the extension when several modes run).
+    #[arg(long, value_name = "FILE")]
+    pub run: Option<PathBuf>,
+
+    /// Keep the corpus index here and reuse it on the next run with the same corpus and
+    /// model, instead of a temporary index.
+    #[arg(long, value_name = "DIR")]
+    pub keep_index: Option<PathBuf>,
+
+    /// Keyword analyzer: snowball-polish, plain, or prefixN (e.g. prefix6).
+    #[arg(long, value_name = "NAME", default_value_t = Analyzer::DEFAULT)]
+    pub analyzer: Analyzer,
+
+    /// Hybrid fusion: rrf:K:WEIGHT (reciprocal rank fusion) or convex:WEIGHT:HALF.
+    #[arg(long, value_name = "SPEC", value_parser = parse_fusion)]
+    pub fusion: Option<Fusion>,
+}
+
+/// `rrf:60:0.5` or `convex:0.3:10`.
+fn parse_fusion(spec: &str) -> Result<Fusion, String> {
+    let parts: Vec<&str> = spec.split(':').collect();
+    let number = |s: &str| {
+        s.parse::<f32>()
+            .map_err(|_| format!("`{s}` is not a number"))
+    };
+    match parts.as_slice() {
+        ["rrf", k, w] => Ok(Fusion::Rrf {
+            k: number(k)?,
+            lexical_weight: number(w)?,
+        }),
+        ["convex", w, half] => Ok(Fusion::Convex {
+            lexical_weight: number(w)?,
+            half: number(half)?,
+        }),
+        _ => Err("expected rrf:K:WEIGHT or convex:WEIGHT:HALF".into()),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

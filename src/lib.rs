@@ -12,6 +12,7 @@ pub mod cli;
 pub mod commands;
 pub mod embed;
 pub mod error;
+pub mod eval;
 pub mod freshness;
 pub mod ingest;
 pub mod models;

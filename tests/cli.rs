@@ -296,11 +296,165 @@ fn related_by_text_excludes_the_copy_and_its_document() {
 }
 
 #[test]
+fn every_mode_answers_and_highlights_within_the_text() {
+    let project = indexed();
+    for mode in ["dense", "lexical", "hybrid"] {
+        let json = project.json(&[
+            "ask",
+            "Kto zaproponował powrót do rozmów o integracji w 2018 roku?",
+            "--mode",
+            mode,
+            "-k",
+            "3",
+            "--json",
+        ]);
+        assert_eq!(json["mode"], mode);
+        let results = json["results"].as_array().unwrap();
+        assert!(
+            results
+                .iter()
+                .any(|r| r["text"].as_str().unwrap().contains("Miedwiediew")),
+            "{mode}: {json}"
+        );
+        for r in results {
+            let text: Vec<char> = r["text"].as_str().unwrap().chars().collect();
+            let spans = r["highlights"].as_array().unwrap();
+            assert!(!spans.is_empty(), "{r}");
+            for span in spans {
+                let (start, end) = (
+                    span["start"].as_u64().unwrap() as usize,
+                    span["end"].as_u64().unwrap() as usize,
+                );
+                assert!(
+                    start < end && end <= text.len(),
+                    "{span} in {} chars",
+                    text.len()
+                );
+            }
+        }
+    }
+    // The highlight of the best hit is the sentence with the answer, not the whole passage.
+    let json = project.json(&[
+        "ask",
+        "Kto zaproponował powrót do rozmów o integracji?",
+        "-k",
+        "1",
+        "--json",
+    ]);
+    let hit = &json["results"][0];
+    let text: Vec<char> = hit["text"].as_str().unwrap().chars().collect();
+    let span = &hit["highlights"][0];
+    let highlighted: String = text
+        [span["start"].as_u64().unwrap() as usize..span["end"].as_u64().unwrap() as usize]
+        .iter()
+        .collect();
+    assert!(highlighted.contains("Miedwiediew"), "{highlighted}");
+    assert!(
+        highlighted.len() < hit["text"].as_str().unwrap().len(),
+        "{highlighted}"
+    );
+}
+
+#[test]
+fn keyword_search_folds_diacritics_and_inflections() {
+    let project = indexed();
+    // Typed without Polish letters, in another case than the text.
+    let json = project.json(&[
+        "ask",
+        "Lukaszenki Kirgistanem",
+        "--mode",
+        "lexical",
+        "-k",
+        "5",
+        "--json",
+    ]);
+    let texts = texts(&json);
+    assert!(texts.iter().any(|t| t.contains("Kirgistan")), "{texts:?}");
+    assert!(texts.iter().any(|t| t.contains("Łukaszenki")), "{texts:?}");
+}
+
+#[test]
+fn ask_within_some_documents_and_above_a_score() {
+    let project = indexed();
+    let json = project.json(&[
+        "ask",
+        "Białoruś",
+        "--in",
+        "seeds/004*",
+        "-k",
+        "20",
+        "--json",
+    ]);
+    let results = json["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    assert!(
+        results
+            .iter()
+            .all(|r| r["doc"].as_str().unwrap().contains("004_")),
+        "{json}"
+    );
+    let json = project.json(&[
+        "ask",
+        "Białoruś",
+        "--in",
+        "seeds/003_4957006f09dcbc72.txt",
+        "--in",
+        "seeds/002_f2bc2df27e4cd157.txt",
+        "-k",
+        "50",
+        "--json",
+    ]);
+    let docs: std::collections::HashSet<&str> = json["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["doc"].as_str().unwrap())
+        .collect();
+    assert_eq!(docs.len(), 2, "{docs:?}");
+
+    let all = project.json(&["ask", "Białoruś", "-k", "50", "--json"]);
+    let threshold = all["results"][3]["score"].as_f64().unwrap();
+    let out = project.run(&[
+        "ask",
+        "Białoruś",
+        "-k",
+        "50",
+        "--json",
+        "--min-score",
+        &threshold.to_string(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let kept: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let kept = kept["results"].as_array().unwrap();
+    assert!(kept.len() >= 4 && kept.len() < 50, "{}", kept.len());
+    assert!(kept
+        .iter()
+        .all(|r| r["score"].as_f64().unwrap() >= threshold - 1e-4));
+    let out = project.run(&["ask", "Białoruś", "--min-score", "0.999"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "nothing above the score: exit 1"
+    );
+    let out = project.run(&["ask", "Białoruś", "--in", "seeds/nothing*"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--in seeds/nothing*"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn human_output_cites_and_wraps() {
     let out = indexed().run(&["ask", "Kirgistan", "-k", "2"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.starts_with("1. ["), "{text}");
+    assert!(
+        text.contains("\n   » "),
+        "the answering sentence is shown: {text}"
+    );
     assert!(
         text.contains("seeds/") && text.contains('¶') && text.contains("line"),
         "{text}"

@@ -1,10 +1,13 @@
-//! `akapit ask`: the closest passages to a question.
+//! `akapit ask`: the closest passages to a question, with the sentences that answer it.
 
 use super::{print_json, print_text, warn_stale, Context};
 use crate::cli::AskArgs;
+use crate::embed::Embedder;
 use crate::error::{Error, Outcome, Result};
 use crate::output::{human, json};
-use crate::search::dense;
+use crate::search::highlight::highlight;
+use crate::search::hybrid::Fusion;
+use crate::search::{self, scope, Query};
 
 pub fn run(ctx: &Context, args: AskArgs) -> Result<Outcome> {
     let question = args.question.trim();
@@ -12,19 +15,47 @@ pub fn run(ctx: &Context, args: AskArgs) -> Result<Outcome> {
         return Err(Error::Usage("the question is empty".into()));
     }
     let index = ctx.index_or_build_default()?;
-    let model = ctx.model_for(index.manifest())?;
-    warn_stale(ctx, index.manifest());
-    let hits = dense::ask(&index, model, question, args.k as usize)?;
+    let manifest = index.manifest();
+    let analyzer = Context::analyzer_of(manifest)?;
+    let model = if args.mode.needs_model() {
+        Some(ctx.model_for(manifest)?)
+    } else {
+        None
+    };
+    warn_stale(ctx, manifest);
+    let only = if args.within.is_empty() {
+        None
+    } else {
+        Some(scope::documents_within(&index, &args.within)?)
+    };
+    let query = Query::new(question, model.map(|m| m as &dyn Embedder), analyzer)?;
+    let mut ranked = search::rank(
+        &index,
+        &query,
+        args.mode,
+        Fusion::DEFAULT,
+        args.k as usize,
+        only.as_deref(),
+    )?;
+    if let Some(min) = args.min_score {
+        ranked.retain(|r| r.score >= min);
+    }
+    let hits = search::hits(&index, ranked)?;
+    let highlights = hits
+        .iter()
+        .map(|hit| highlight(&index, &query, analyzer, hit))
+        .collect::<Result<Vec<_>>>()?;
     if ctx.json {
         print_json(&json::AskJson {
             query: question.to_string(),
-            model: index.manifest().model.name.clone(),
-            results: json::hits(&hits),
+            model: manifest.model.name.clone(),
+            mode: args.mode,
+            results: json::hits(&hits, &highlights),
         })?;
     } else if hits.is_empty() {
-        ctx.ui.note("no passages found (the index is empty)");
+        ctx.ui.note("no passages found");
     } else {
-        print_text(&human::hits(&hits))?;
+        print_text(&human::hits(&hits, &highlights))?;
     }
     Ok(Outcome::from_count(hits.len()))
 }

@@ -17,6 +17,9 @@ use crate::embed::{Embedder, Model, Role};
 use crate::error::{Error, Outcome, Result};
 use crate::ingest::{self, ChunkOptions, Extracted};
 use crate::models::registry;
+use crate::search::analyze::Analyzer;
+use crate::search::hybrid::Fusion;
+use crate::search::{self, Mode, Query};
 use crate::store::{self, DocumentInfo, Index, NewPassage, NewWindow};
 
 /// Questions cycled through for the latency figures (the README's examples).
@@ -94,7 +97,8 @@ pub fn run(ctx: &Context, args: BenchArgs) -> Result<Outcome> {
     let mut latencies = Vec::with_capacity(args.queries);
     for question in QUESTIONS.iter().cycle().take(args.queries) {
         let t = Instant::now();
-        crate::search::dense::ask(&index, &model, question, 5)?;
+        let query = Query::new(question, Some(&model), Analyzer::DEFAULT)?;
+        search::rank(&index, &query, Mode::Dense, Fusion::DEFAULT, 5, None)?;
         latencies.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     side.query_p50_ms = percentile(&latencies, 0.5);
@@ -195,8 +199,13 @@ fn synthetic_index(
     texts: &[String],
     vectors: Vec<Vec<f32>>,
 ) -> Result<Index> {
-    let mut builder =
-        store::Builder::create(dir, model_info(located)?, ingest::CHUNKER_VERSION, vec![])?;
+    let mut builder = store::Builder::create(
+        dir,
+        model_info(located)?,
+        ingest::CHUNKER_VERSION,
+        Analyzer::DEFAULT.to_string(),
+        vec![],
+    )?;
     let passages: Vec<NewPassage> = texts
         .iter()
         .zip(vectors)
@@ -205,6 +214,7 @@ fn synthetic_index(
             paragraph: i as u32 + 1,
             start_line: i as u32 + 1,
             end_line: i as u32 + 1,
+            terms: Analyzer::DEFAULT.terms(text).join(" "),
             text: text.clone(),
             windows: vec![NewWindow {
                 start: 0,

@@ -13,6 +13,7 @@ use crate::cli::IndexArgs;
 use crate::error::{Error, Outcome, Result};
 use crate::models::registry;
 use crate::output::display_path;
+use crate::search::analyze::Analyzer;
 
 #[derive(Serialize)]
 struct IndexJson {
@@ -59,6 +60,7 @@ pub fn run(ctx: &Context, args: IndexArgs) -> Result<Outcome> {
         roots,
         model: model_info(&located)?,
         max_tokens: passage_tokens(spec),
+        analyzer: Analyzer::DEFAULT,
         rebuild: args.rebuild,
     };
     let report = build::build(request, &mut LazyModel::new(located), &ctx.ui)?;

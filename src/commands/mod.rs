@@ -3,6 +3,7 @@
 
 mod ask;
 mod bench;
+mod eval;
 mod index;
 mod models;
 mod related;
@@ -15,6 +16,7 @@ use crate::cli::{Cli, Command};
 use crate::embed::{Embedder, Model};
 use crate::error::{Error, Outcome, Result};
 use crate::models::{registry, Located, ModelSpec, Resolver};
+use crate::search::analyze::Analyzer;
 use crate::store::{Index, Manifest, ModelInfo};
 use crate::ui::Ui;
 
@@ -30,6 +32,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Status => status::run(&ctx),
         Command::Models(args) => models::run(&ctx, args),
         Command::Bench(args) => bench::run(&ctx, args),
+        Command::Eval(args) => eval::run(&ctx, args),
     }
 }
 
@@ -80,6 +83,7 @@ impl Context {
             roots: vec![corpus],
             model: model_info(&located)?,
             max_tokens: passage_tokens(spec),
+            analyzer: Analyzer::DEFAULT,
             rebuild: false,
         };
         build::build(request, &mut LazyModel::new(located), &self.ui)?;
@@ -88,6 +92,13 @@ impl Context {
                 "the index in {} was not written",
                 self.index_dir.display()
             ))
+        })
+    }
+
+    /// The keyword analyzer an index was built with (questions must be analysed alike).
+    pub fn analyzer_of(manifest: &Manifest) -> Result<Analyzer> {
+        manifest.analyzer.parse().map_err(|e| {
+            Error::Usage(format!("{e}; this index was built by another akapit version, rebuild it with `akapit index --rebuild`"))
         })
     }
 

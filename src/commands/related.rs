@@ -5,17 +5,19 @@ use crate::cli::RelatedArgs;
 use crate::embed::Embedder;
 use crate::error::{Error, Outcome, Result};
 use crate::output::{human, json};
-use crate::search::dense::{self, Source};
+use crate::search::related::{related, Source};
+use crate::search::scope;
 
 pub fn run(ctx: &Context, args: RelatedArgs) -> Result<Outcome> {
     let index = ctx.index_or_build_default()?;
-    warn_stale(ctx, index.manifest());
-    let (source, model) = match (&args.doc, args.paragraph, &args.text) {
+    let manifest = index.manifest();
+    warn_stale(ctx, manifest);
+    let analyzer = Context::analyzer_of(manifest)?;
+    let source = match (&args.doc, args.paragraph, &args.text) {
         (Some(doc), Some(paragraph), _) => {
-            let doc = dense::find_document(&index, doc)?;
+            let doc = scope::find_document(&index, doc)?;
             let passage = index.find(&doc, paragraph)?.ok_or_else(|| {
-                let count = index
-                    .manifest()
+                let count = manifest
                     .documents
                     .iter()
                     .find(|d| d.path == doc)
@@ -24,37 +26,50 @@ pub fn run(ctx: &Context, args: RelatedArgs) -> Result<Outcome> {
                     "{doc} has no paragraph {paragraph} (it has paragraphs 1–{count})"
                 ))
             })?;
-            // The passage's vector is in the index: no model needed.
-            (Source::Passage(passage), None)
+            Source::Passage(passage)
         }
-        (_, _, Some(text)) if !text.trim().is_empty() => (
-            Source::Text(text.trim().to_string()),
-            Some(ctx.model_for(index.manifest())?),
-        ),
+        (_, _, Some(text)) if !text.trim().is_empty() => Source::Text(text.trim().to_string()),
         _ => {
             return Err(Error::Usage(
                 "give --doc PATH --paragraph N, or --text TEXT".into(),
             ))
         }
     };
+    // A stored passage brings its vectors; only free text needs the model.
+    let model = match source {
+        Source::Text(_) => Some(ctx.model_for(manifest)?),
+        Source::Passage(_) => None,
+    };
     let embedder = model.map(|m| m as &dyn Embedder);
-    let hits = dense::related(&index, embedder, &source, args.k as usize)?;
-    let model_name = index.manifest().model.name.clone();
+    let hits = related(
+        &index,
+        embedder,
+        analyzer,
+        args.mode,
+        &source,
+        args.k as usize,
+    )?;
+    let no_highlights = vec![Vec::new(); hits.len()];
+    let model_name = manifest.model.name.clone();
     match (&source, ctx.json) {
         (Source::Passage(p), true) => print_json(&json::RelatedJson {
             query: p.text.clone(),
             source: Some(json::PassageJson::from(p)),
             model: model_name,
-            results: json::hits(&hits),
+            mode: args.mode,
+            results: json::hits(&hits, &no_highlights),
         })?,
         (Source::Text(t), true) => print_json(&json::RelatedJson {
             query: t.clone(),
             source: None,
             model: model_name,
-            results: json::hits(&hits),
+            mode: args.mode,
+            results: json::hits(&hits, &no_highlights),
         })?,
-        (Source::Passage(p), false) => print_text(&(human::source(p) + &human::hits(&hits)))?,
-        (Source::Text(_), false) => print_text(&human::hits(&hits))?,
+        (Source::Passage(p), false) => {
+            print_text(&(human::source(p) + &human::hits(&hits, &no_highlights)))?
+        }
+        (Source::Text(_), false) => print_text(&human::hits(&hits, &no_highlights))?,
     }
     if hits.is_empty() && !ctx.json {
         ctx.ui.note("no related passages in other documents");

@@ -2,6 +2,7 @@
 //! the terminal (or `COLUMNS`) width.
 
 use std::fmt::Write as _;
+use std::ops::Range;
 
 use super::{display_path, sanitize};
 use crate::search::Hit;
@@ -27,18 +28,25 @@ pub fn location(p: &StoredPassage) -> String {
 }
 
 fn wrapped(text: &str, indent: &str) -> String {
+    wrapped_with(text, indent, indent)
+}
+
+fn wrapped_with(text: &str, first: &str, rest: &str) -> String {
     let options = textwrap::Options::new(width())
-        .initial_indent(indent)
-        .subsequent_indent(indent);
+        .initial_indent(first)
+        .subsequent_indent(rest);
     textwrap::fill(&sanitize::clean(text), options)
 }
 
-pub fn hits(hits: &[Hit]) -> String {
+/// Each hit: its place, the highlighted sentences (`» …`, when they are not the whole
+/// passage), then the passage. `highlights[i]` belongs to `hits[i]`.
+pub fn hits(hits: &[Hit], highlights: &[Vec<Range<usize>>]) -> String {
     let mut out = String::new();
-    for (i, hit) in hits.iter().enumerate() {
+    for (i, (hit, spans)) in hits.iter().zip(highlights).enumerate() {
         if i > 0 {
             out.push('\n');
         }
+        let text = &hit.passage.text;
         let _ = writeln!(
             out,
             "{}. [{:.3}] {}",
@@ -46,7 +54,14 @@ pub fn hits(hits: &[Hit]) -> String {
             hit.score,
             location(&hit.passage)
         );
-        let _ = writeln!(out, "{}", wrapped(&hit.passage.text, "   "));
+        for span in spans.iter().filter(|s| s.len() < text.len()) {
+            let _ = writeln!(
+                out,
+                "{}",
+                wrapped_with(&text[span.clone()], "   » ", "     ")
+            );
+        }
+        let _ = writeln!(out, "{}", wrapped(text, "   "));
     }
     out
 }
@@ -80,10 +95,14 @@ mod tests {
         let hit = Hit {
             rank: 1,
             score: 0.87654,
+            dense: Some(0.87654),
             window: 0..10,
             passage: passage(4, 9),
         };
-        let text = hits(&[hit]);
+        let text = &hit.passage.text;
+        let highlight = text.find("160").unwrap()..text.find('\u{1b}').unwrap();
+        let text = hits(std::slice::from_ref(&hit), &[vec![highlight]]);
+        assert!(text.contains("\n   » 160 wspólnych działań.\n"), "{text}");
         assert!(
             text.starts_with("1. [0.877] /nowhere/a.txt ¶3, lines 4–9\n"),
             "{text}"

@@ -3,8 +3,11 @@
 
 use serde::Serialize;
 
+use std::ops::Range;
+
 use super::{display_path, sanitize};
-use crate::search::Hit;
+use crate::search::highlight::char_offsets;
+use crate::search::{Hit, Mode};
 use crate::store::StoredPassage;
 
 #[derive(Debug, Serialize)]
@@ -28,20 +31,38 @@ impl From<&StoredPassage> for PassageJson {
     }
 }
 
+/// A highlighted span: character offsets into the result's `text`, end exclusive.
+#[derive(Debug, Serialize)]
+pub struct SpanJson {
+    pub start: usize,
+    pub end: usize,
+}
+
 #[derive(Debug, Serialize)]
 pub struct HitJson {
     pub rank: usize,
     pub score: f32,
     #[serde(flatten)]
     pub passage: PassageJson,
+    pub highlights: Vec<SpanJson>,
 }
 
-impl From<&Hit> for HitJson {
-    fn from(hit: &Hit) -> Self {
+impl HitJson {
+    fn new(hit: &Hit, highlights: &[Range<usize>]) -> Self {
+        // Offsets are into the text as printed; sanitising never changes cleaned passage text,
+        // whose whitespace is already single spaces and which holds no control characters.
+        let text = &hit.passage.text;
         HitJson {
             rank: hit.rank,
             score: round4(hit.score),
             passage: PassageJson::from(&hit.passage),
+            highlights: char_offsets(text, highlights)
+                .into_iter()
+                .map(|r| SpanJson {
+                    start: r.start,
+                    end: r.end,
+                })
+                .collect(),
         }
     }
 }
@@ -51,6 +72,7 @@ impl From<&Hit> for HitJson {
 pub struct AskJson {
     pub query: String,
     pub model: String,
+    pub mode: Mode,
     pub results: Vec<HitJson>,
 }
 
@@ -60,11 +82,16 @@ pub struct RelatedJson {
     pub query: String,
     pub source: Option<PassageJson>,
     pub model: String,
+    pub mode: Mode,
     pub results: Vec<HitJson>,
 }
 
-pub fn hits(hits: &[Hit]) -> Vec<HitJson> {
-    hits.iter().map(HitJson::from).collect()
+/// Each hit with its highlights (`highlights[i]` belongs to `hits[i]`).
+pub fn hits(hits: &[Hit], highlights: &[Vec<Range<usize>>]) -> Vec<HitJson> {
+    hits.iter()
+        .zip(highlights)
+        .map(|(hit, spans)| HitJson::new(hit, spans))
+        .collect()
 }
 
 fn round4(x: f32) -> f32 {

@@ -32,6 +32,7 @@ pub struct Builder {
     generation: String,
     model: ModelInfo,
     chunker_version: u32,
+    analyzer: String,
     roots: Vec<String>,
     documents: Vec<DocumentInfo>,
     paths: HashSet<String>,
@@ -48,6 +49,7 @@ impl Builder {
         dir: &Path,
         model: ModelInfo,
         chunker_version: u32,
+        analyzer: String,
         roots: Vec<String>,
     ) -> Result<Builder, Error> {
         fs::create_dir_all(dir).map_err(Error::io("create the index directory", dir))?;
@@ -65,6 +67,7 @@ impl Builder {
             generation,
             model,
             chunker_version,
+            analyzer,
             roots,
             documents: Vec::new(),
             paths: HashSet::new(),
@@ -133,6 +136,12 @@ impl Builder {
                 old.chunker_version, self.chunker_version
             )));
         }
+        if old.analyzer != self.analyzer {
+            return Err(incompatible(format!(
+                "its keyword terms come from analyzer {}, this build uses {}",
+                old.analyzer, self.analyzer
+            )));
+        }
         let (info, passages) = from
             .passage_db()
             .document(doc)?
@@ -152,6 +161,7 @@ impl Builder {
             generation,
             model,
             chunker_version,
+            analyzer,
             roots,
             documents,
             next_window,
@@ -176,6 +186,7 @@ impl Builder {
         vectors.add_batch(&batch)?;
         vectors.save()?;
         drop(vectors);
+        db.build_lexical()?;
         db.close()?;
 
         layout::sync_file(&tmp.path.join(layout::PASSAGES))?;
@@ -188,6 +199,7 @@ impl Builder {
             generation,
             model,
             chunker_version,
+            analyzer,
             vectors: options,
             built_at,
             roots,
@@ -464,7 +476,14 @@ mod tests {
         build(dir.path(), &[("/notes/a.md", 3), ("/notes/b.md", 4)]);
         let old = Index::open(dir.path()).unwrap().unwrap();
 
-        let mut builder = Builder::create(dir.path(), model(), 1, vec!["/notes".into()]).unwrap();
+        let mut builder = Builder::create(
+            dir.path(),
+            model(),
+            1,
+            "plain".into(),
+            vec!["/notes".into()],
+        )
+        .unwrap();
         let (info, passages) = document("/notes/new.md", 2);
         builder.add_document(info, passages).unwrap();
         builder.copy_document(&old, "/notes/b.md").unwrap();
@@ -517,7 +536,7 @@ mod tests {
             sha256: "feed".repeat(16),
             ..model()
         };
-        let mut builder = Builder::create(dir.path(), other, 1, vec![]).unwrap();
+        let mut builder = Builder::create(dir.path(), other, 1, "plain".into(), vec![]).unwrap();
         let err = builder.copy_document(&old, "/notes/a.md").unwrap_err();
         assert!(matches!(err, Error::IncompatibleCopy { .. }), "{err:?}");
         assert!(
@@ -526,12 +545,12 @@ mod tests {
         );
         drop(builder);
 
-        let mut builder = Builder::create(dir.path(), model(), 2, vec![]).unwrap();
+        let mut builder = Builder::create(dir.path(), model(), 2, "plain".into(), vec![]).unwrap();
         let err = builder.copy_document(&old, "/notes/a.md").unwrap_err();
         assert!(err.to_string().contains("chunker version 1"), "{err}");
         drop(builder);
 
-        let mut builder = Builder::create(dir.path(), model(), 1, vec![]).unwrap();
+        let mut builder = Builder::create(dir.path(), model(), 1, "plain".into(), vec![]).unwrap();
         let err = builder.copy_document(&old, "/notes/gone.md").unwrap_err();
         assert!(matches!(err, Error::UnknownDocument(ref d) if d == "/notes/gone.md"));
     }
@@ -539,7 +558,7 @@ mod tests {
     #[test]
     fn invalid_documents_are_rejected_without_spoiling_the_build() {
         let dir = tempfile::tempdir().unwrap();
-        let mut builder = Builder::create(dir.path(), model(), 1, vec![]).unwrap();
+        let mut builder = Builder::create(dir.path(), model(), 1, "plain".into(), vec![]).unwrap();
         let (info, passages) = document("/notes/a.md", 2);
         builder
             .add_document(info.clone(), passages.clone())
@@ -610,7 +629,7 @@ mod tests {
             .document_passages("/notes/a.md");
 
         // A build abandoned before commit (an error, or a panic unwinding).
-        let mut builder = Builder::create(dir.path(), model(), 1, vec![]).unwrap();
+        let mut builder = Builder::create(dir.path(), model(), 1, "plain".into(), vec![]).unwrap();
         let (info, passages) = document("/notes/b.md", 3);
         builder.add_document(info, passages).unwrap();
         assert!(dir.path().join("gen-000002.tmp").is_dir());
@@ -639,7 +658,7 @@ mod tests {
         );
         assert!(index.find("/notes/b.md", 0).unwrap().is_none());
 
-        let builder = Builder::create(dir.path(), model(), 1, vec![]).unwrap();
+        let builder = Builder::create(dir.path(), model(), 1, "plain".into(), vec![]).unwrap();
         assert_eq!(
             entries(dir.path()),
             [
@@ -670,9 +689,9 @@ mod tests {
     fn a_second_builder_is_refused_while_readers_carry_on() {
         let dir = tempfile::tempdir().unwrap();
         build(dir.path(), &[("/notes/a.md", 1)]);
-        let first = Builder::create(dir.path(), model(), 1, vec![]).unwrap();
+        let first = Builder::create(dir.path(), model(), 1, "plain".into(), vec![]).unwrap();
 
-        let err = Builder::create(dir.path(), model(), 1, vec![])
+        let err = Builder::create(dir.path(), model(), 1, "plain".into(), vec![])
             .err()
             .unwrap();
         assert!(matches!(err, Error::Locked { .. }), "{err:?}");
@@ -689,6 +708,6 @@ mod tests {
         assert_eq!(reader.manifest().passages, 1);
 
         drop(first);
-        Builder::create(dir.path(), model(), 1, vec![]).unwrap();
+        Builder::create(dir.path(), model(), 1, "plain".into(), vec![]).unwrap();
     }
 }

@@ -91,6 +91,17 @@ impl Index {
         &self.dir
     }
 
+    /// The `k` passages with the best BM25 score for any of the analysed `terms` (higher
+    /// is better), optionally only from `only_docs`; passages matching no term are absent.
+    pub fn lexical_search(
+        &self,
+        terms: &[String],
+        k: usize,
+        only_docs: Option<&[String]>,
+    ) -> Result<Vec<(u64, f32)>, Error> {
+        self.passages.lexical_search(terms, k, only_docs)
+    }
+
     /// The `k` passages whose best window is most similar to `query`, highest first (ties:
     /// lower id first), each with that window's cosine similarity and byte span. `query`
     /// need not be normalised.
@@ -253,6 +264,7 @@ mod tests {
     use crate::store::testutil::{
         build, build_documents, document, info, model, passages, unit, vector, DIMS,
     };
+    use crate::store::{Builder, DocumentInfo, NewPassage};
 
     fn open(dir: &Path) -> Index {
         Index::open(dir).unwrap().unwrap()
@@ -273,6 +285,85 @@ mod tests {
     /// Cosine similarity of `unit(axis, 0.0)` and `unit(axis, tilt)`.
     fn tilted(tilt: f32) -> f32 {
         1.0 / (1.0 + tilt * tilt).sqrt()
+    }
+
+    /// A document whose passages have the given terms (one window each).
+    fn with_terms(path: &str, terms: &[&str]) -> (DocumentInfo, Vec<NewPassage>) {
+        let mut docs = passages(
+            &(0..terms.len() as u32)
+                .map(|p| (p, vec![(0, 40, unit(p as usize, 0.0))]))
+                .collect::<Vec<_>>(),
+        );
+        for (passage, terms) in docs.iter_mut().zip(terms) {
+            passage.terms = terms.to_string();
+        }
+        (info(path), docs)
+    }
+
+    #[test]
+    fn lexical_search_ranks_by_bm25_filters_and_survives_copies() {
+        let dir = tempfile::tempdir().unwrap();
+        build_documents(
+            dir.path(),
+            vec![
+                with_terms(
+                    "/a",
+                    &[
+                        "bialorus rosj integracj",
+                        "kazachstan protest",
+                        "bialorus bialorus nato",
+                    ],
+                ),
+                with_terms("/b", &["bialorus wojsk", "\"quoted\" nato*"]),
+            ],
+        );
+        let index = open(dir.path());
+        let terms = |t: &str| t.split(' ').map(String::from).collect::<Vec<_>>();
+
+        let ids = |found: &[(u64, f32)]| found.iter().map(|(id, _)| *id).collect::<Vec<_>>();
+        let found = index
+            .lexical_search(&terms("kazachstan"), 10, None)
+            .unwrap();
+        assert_eq!(ids(&found), [2]);
+        let found = index
+            .lexical_search(&terms("bialorus nato"), 10, None)
+            .unwrap();
+        let mut matched = ids(&found);
+        matched.sort();
+        assert_eq!(
+            matched,
+            [1, 3, 4, 5],
+            "passages with either term, not 2: {found:?}"
+        );
+        assert!(
+            found.windows(2).all(|w| w[0].1 >= w[1].1),
+            "scores descend: {found:?}"
+        );
+        assert!(found.iter().all(|(_, s)| *s > 0.0));
+
+        let only_b = index
+            .lexical_search(&terms("bialorus nato"), 10, Some(&["/b".to_string()]))
+            .unwrap();
+        let mut in_b = ids(&only_b);
+        in_b.sort();
+        assert_eq!(in_b, [4, 5], "{only_b:?}");
+
+        // Query text is never read as FTS5 syntax.
+        for odd in ["\"", "nato*", "AND", "a:b", ")"] {
+            index.lexical_search(&terms(odd), 5, None).unwrap();
+        }
+        assert!(index.lexical_search(&[], 5, None).unwrap().is_empty());
+
+        // Copied documents keep their terms.
+        let next = tempfile::tempdir().unwrap();
+        let mut builder = Builder::create(next.path(), model(), 1, "plain".into(), vec![]).unwrap();
+        builder.copy_document(&index, "/a").unwrap();
+        builder.commit().unwrap();
+        let copied = open(next.path());
+        let found = copied
+            .lexical_search(&terms("kazachstan"), 5, None)
+            .unwrap();
+        assert_eq!(found.len(), 1);
     }
 
     #[test]

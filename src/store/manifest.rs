@@ -86,6 +86,9 @@ pub struct Manifest {
     pub generation: String,
     pub model: ModelInfo,
     pub chunker_version: u32,
+    /// How passage text became keyword-search terms (e.g. `snowball-polish`); questions must
+    /// be analysed the same way.
+    pub analyzer: String,
     pub vectors: VectorOptions,
     /// RFC 3339, UTC.
     pub built_at: String,
@@ -215,6 +218,7 @@ mod tests {
                 dims: 384,
             },
             chunker_version: 2,
+            analyzer: "snowball-polish".into(),
             vectors: VectorOptions::DEFAULT,
             built_at: "2025-01-02T03:04:05Z".into(),
             roots: vec!["/home/u/notes".into()],

@@ -43,6 +43,9 @@ pub struct NewPassage {
     pub start_line: u32,
     pub end_line: u32,
     pub text: String,
+    /// The passage's keyword-search terms, space-separated, as the caller's analyzer made
+    /// them (the manifest records which analyzer); the store indexes them with SQLite FTS5.
+    pub terms: String,
     /// At least one; each range must lie within `text` on UTF-8 character boundaries.
     pub windows: Vec<NewWindow>,
 }

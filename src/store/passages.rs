@@ -37,7 +37,12 @@ const SCHEMA: &str = "
         start_line INTEGER NOT NULL,
         end_line   INTEGER NOT NULL,
         text       TEXT NOT NULL,
+        terms      TEXT NOT NULL,
         UNIQUE (document, paragraph)
+    );
+    CREATE VIRTUAL TABLE lexical USING fts5 (
+        terms, content = 'passages', content_rowid = 'id',
+        tokenize = 'unicode61 remove_diacritics 0'
     );
     CREATE TABLE windows (
         id         INTEGER PRIMARY KEY,
@@ -140,8 +145,9 @@ impl PassageDb {
             let document = tx.last_insert_rowid();
             let mut insert_passage = tx
                 .prepare_cached(
-                    "INSERT INTO passages (id, document, paragraph, start_line, end_line, text)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    "INSERT INTO passages
+                     (id, document, paragraph, start_line, end_line, text, terms)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 )
                 .map_err(Error::sqlite(&self.path))?;
             let mut insert_window = tx
@@ -160,6 +166,7 @@ impl PassageDb {
                         passage.start_line,
                         passage.end_line,
                         passage.text,
+                        passage.terms,
                     ])
                     .map_err(Error::sqlite(&self.path))?;
                 // Windows first: `zip` stops at the shorter iterator without taking an id.
@@ -208,6 +215,59 @@ impl PassageDb {
                 "{SELECT_STORED} WHERE d.path = ?1 ORDER BY p.paragraph"
             ))
             .and_then(|mut stmt| stmt.query_map([doc], stored_passage)?.collect())
+            .map_err(Error::sqlite(&self.path))
+    }
+
+    /// Builds the keyword index over every stored passage's terms (once, when a build
+    /// commits: faster than maintaining it row by row).
+    pub fn build_lexical(&self) -> Result<(), Error> {
+        self.conn
+            .execute("INSERT INTO lexical (lexical) VALUES ('rebuild')", [])
+            .map(|_| ())
+            .map_err(Error::sqlite(&self.path))
+    }
+
+    /// Passages matching any of `terms`, best BM25 first (FTS5's k1 = 1.2, b = 0.75; the
+    /// score is returned positive, higher is better), optionally only from `only_docs`.
+    pub fn lexical_search(
+        &self,
+        terms: &[String],
+        k: usize,
+        only_docs: Option<&[String]>,
+    ) -> Result<Vec<(u64, f32)>, Error> {
+        let mut unique: Vec<&str> = terms.iter().map(String::as_str).collect();
+        unique.sort_unstable();
+        unique.dedup();
+        if unique.is_empty() || k == 0 {
+            return Ok(Vec::new());
+        }
+        // Each term quoted, so nothing in it is read as FTS5 query syntax.
+        let query = unique
+            .iter()
+            .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
+            .collect::<Vec<_>>()
+            .join(" OR ");
+        let mut sql =
+            String::from("SELECT rowid, bm25(lexical) FROM lexical WHERE lexical MATCH ?1");
+        let docs = only_docs.unwrap_or(&[]);
+        if only_docs.is_some() {
+            let marks = vec!["?"; docs.len()].join(", ");
+            sql.push_str(&format!(
+                " AND rowid IN (SELECT p.id FROM passages p JOIN documents d ON d.id = p.document \
+                  WHERE d.path IN ({marks}))"
+            ));
+        }
+        sql.push_str(&format!(" ORDER BY bm25(lexical), rowid LIMIT {k}"));
+        let mut values: Vec<&dyn rusqlite::ToSql> = vec![&query];
+        values.extend(docs.iter().map(|d| d as &dyn rusqlite::ToSql));
+        self.conn
+            .prepare_cached(&sql)
+            .and_then(|mut stmt| {
+                stmt.query_map(values.as_slice(), |row| {
+                    Ok((unsigned(row, 0)?, -row.get::<_, f64>(1)? as f32))
+                })?
+                .collect()
+            })
             .map_err(Error::sqlite(&self.path))
     }
 
@@ -302,7 +362,7 @@ impl PassageDb {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT id, paragraph, start_line, end_line, text
+                "SELECT id, paragraph, start_line, end_line, text, terms
                  FROM passages WHERE document = ?1 ORDER BY id",
             )
             .map_err(Error::sqlite(&self.path))?;
@@ -316,6 +376,7 @@ impl PassageDb {
                         start_line: row.get(2)?,
                         end_line: row.get(3)?,
                         text: row.get(4)?,
+                        terms: row.get(5)?,
                         windows: Vec::new(),
                     },
                 ))
@@ -462,6 +523,7 @@ mod tests {
             start_line: paragraph * 10 + 1,
             end_line: paragraph * 10 + 3,
             text: text.into(),
+            terms: text.to_lowercase(),
             windows: vec![NewWindow {
                 start: 0,
                 end: text.len() as u32,

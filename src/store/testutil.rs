@@ -55,6 +55,7 @@ pub fn document(path: &str, count: usize) -> (DocumentInfo, Vec<NewPassage>) {
                     window(0, head.len(), 0),
                     window(head.len() + 2, text.len(), 1),
                 ],
+                terms: text.to_lowercase(),
                 text,
             }
         })
@@ -74,6 +75,7 @@ pub fn passages(windows: &[(u32, Vec<Window>)]) -> Vec<NewPassage> {
             start_line: paragraph + 1,
             end_line: paragraph + 1,
             text: "abcdefghij".repeat(4),
+            terms: "abcdefghij".into(),
             windows: windows
                 .iter()
                 .map(|(start, end, vector)| NewWindow {
@@ -122,7 +124,8 @@ pub fn build(dir: &Path, docs: &[(&str, usize)]) -> Manifest {
 
 /// Builds and commits an index of the given documents.
 pub fn build_documents(dir: &Path, docs: Vec<(DocumentInfo, Vec<NewPassage>)>) -> Manifest {
-    let mut builder = Builder::create(dir, model(), 1, vec!["/notes".into()]).unwrap();
+    let mut builder =
+        Builder::create(dir, model(), 1, "plain".into(), vec!["/notes".into()]).unwrap();
     for (info, passages) in docs {
         builder.add_document(info, passages).unwrap();
     }

@@ -1,0 +1,91 @@
+//! Which indexed documents a user means: a path to an indexed file (or a unique end of
+//! its path) for `related --doc`, and paths, folders or globs for `ask --in`.
+
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::output::display_path;
+use crate::store::Index;
+
+/// The indexed document a user's path refers to: the same file, or a unique path suffix.
+pub fn find_document(index: &Index, given: &Path) -> Result<String> {
+    let docs: Vec<&str> = index
+        .manifest()
+        .documents
+        .iter()
+        .map(|d| d.path.as_str())
+        .collect();
+    if let Ok(canonical) = given.canonicalize() {
+        if let Some(doc) = docs.iter().find(|d| Path::new(d) == canonical) {
+            return Ok(doc.to_string());
+        }
+    }
+    let matches: Vec<&str> = docs
+        .iter()
+        .copied()
+        .filter(|d| Path::new(d).ends_with(given))
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok(one.to_string()),
+        [] => Err(Error::Usage(format!(
+            "{} is not in the index ({} documents; `akapit status` lists them)",
+            given.display(),
+            docs.len()
+        ))),
+        many => Err(Error::Usage(format!(
+            "{} matches {} indexed documents: {}; give more of the path",
+            given.display(),
+            many.len(),
+            many.join(", ")
+        ))),
+    }
+}
+
+/// The indexed documents matched by any of `patterns`: a file, a folder (everything under
+/// it), or a glob matched against the path as shown and as stored. Each pattern must match
+/// something, so a typo is an error rather than an empty result.
+pub fn documents_within(index: &Index, patterns: &[String]) -> Result<Vec<String>> {
+    let docs: Vec<&str> = index
+        .manifest()
+        .documents
+        .iter()
+        .map(|d| d.path.as_str())
+        .collect();
+    let mut chosen: Vec<String> = Vec::new();
+    for pattern in patterns {
+        let matched: Vec<&str> = if pattern.contains(['*', '?', '[']) {
+            let glob = glob::Pattern::new(pattern)
+                .map_err(|e| Error::Usage(format!("--in {pattern}: not a valid glob: {e}")))?;
+            let options = glob::MatchOptions {
+                require_literal_separator: false,
+                ..Default::default()
+            };
+            docs.iter()
+                .copied()
+                .filter(|d| {
+                    glob.matches_with(d, options) || glob.matches_with(&display_path(d), options)
+                })
+                .collect()
+        } else {
+            let given = Path::new(pattern);
+            let canonical = given.canonicalize().ok();
+            docs.iter()
+                .copied()
+                .filter(|d| {
+                    let d = Path::new(d);
+                    canonical.as_ref().is_some_and(|c| d.starts_with(c)) || d.ends_with(given)
+                })
+                .collect()
+        };
+        if matched.is_empty() {
+            return Err(Error::Usage(format!(
+                "--in {pattern} matches none of the {} indexed documents (`akapit status` lists them)",
+                docs.len()
+            )));
+        }
+        chosen.extend(matched.into_iter().map(String::from));
+    }
+    chosen.sort();
+    chosen.dedup();
+    Ok(chosen)
+}
