@@ -198,29 +198,10 @@ pub struct EvalArgs {
     #[arg(long, value_name = "NAME", default_value_t = Analyzer::DEFAULT)]
     pub analyzer: Analyzer,
 
-    /// Hybrid fusion: rrf:K:WEIGHT (reciprocal rank fusion) or convex:WEIGHT:HALF.
-    #[arg(long, value_name = "SPEC", value_parser = parse_fusion)]
-    pub fusion: Option<Fusion>,
-}
-
-/// `rrf:60:0.5` or `convex:0.3:10`.
-fn parse_fusion(spec: &str) -> Result<Fusion, String> {
-    let parts: Vec<&str> = spec.split(':').collect();
-    let number = |s: &str| {
-        s.parse::<f32>()
-            .map_err(|_| format!("`{s}` is not a number"))
-    };
-    match parts.as_slice() {
-        ["rrf", k, w] => Ok(Fusion::Rrf {
-            k: number(k)?,
-            lexical_weight: number(w)?,
-        }),
-        ["convex", w, half] => Ok(Fusion::Convex {
-            lexical_weight: number(w)?,
-            half: number(half)?,
-        }),
-        _ => Err("expected rrf:K:WEIGHT or convex:WEIGHT:HALF".into()),
-    }
+    /// Hybrid fusion: rrf:K:WEIGHT:POWER (reciprocal rank fusion) or
+    /// convex:HALF:WEIGHT:POWER; the keyword weight is scaled by coverage^POWER.
+    #[arg(long, value_name = "SPEC", default_value_t = Fusion::DEFAULT)]
+    pub fusion: Fusion,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -20,7 +20,6 @@ use crate::eval::{score, Dataset, Metrics};
 use crate::ingest;
 use crate::models::{registry, Located};
 use crate::search::analyze::Analyzer;
-use crate::search::hybrid::Fusion;
 use crate::search::{self, Mode, Query};
 use crate::store::{self, DocumentInfo, Index, NewPassage, NewWindow};
 
@@ -53,7 +52,7 @@ pub fn run(ctx: &Context, args: EvalArgs) -> Result<Outcome> {
         args.mode.clone()
     };
     modes.dedup();
-    let fusion = args.fusion.unwrap_or(Fusion::DEFAULT);
+    let fusion = args.fusion;
     let spec = match &args.model {
         Some(name) => registry::get(name)?,
         None => registry::default_model(),
@@ -93,7 +92,11 @@ pub fn run(ctx: &Context, args: EvalArgs) -> Result<Outcome> {
     let bar = ctx.ui.bar(queries.len() as u64, "queries");
     for q in &queries {
         let started = Instant::now();
-        let query = Query::new(&q.text, Some(&model as &dyn Embedder), args.analyzer)?;
+        let embedder = modes
+            .iter()
+            .any(|m| m.needs_model())
+            .then_some(&model as &dyn Embedder);
+        let query = Query::new(&q.text, embedder, args.analyzer)?;
         let embed_ms = started.elapsed().as_secs_f64() * 1000.0;
         for &mode in &modes {
             let started = Instant::now();
@@ -133,7 +136,7 @@ pub fn run(ctx: &Context, args: EvalArgs) -> Result<Outcome> {
         queries: judged.len(),
         model: spec.name.clone(),
         analyzer: args.analyzer.to_string(),
-        fusion: format!("{fusion:?}"),
+        fusion: fusion.to_string(),
         indexed: "title and text",
         results,
     };

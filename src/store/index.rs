@@ -91,6 +91,11 @@ impl Index {
         &self.dir
     }
 
+    /// How many passages contain each of `terms` (0 for terms the index has never seen).
+    pub fn document_frequencies(&self, terms: &[String]) -> Result<Vec<u64>, Error> {
+        self.passages.document_frequencies(terms)
+    }
+
     /// The `k` passages with the best BM25 score for any of the analysed `terms` (higher
     /// is better), optionally only from `only_docs`; passages matching no term are absent.
     pub fn lexical_search(
@@ -353,6 +358,12 @@ mod tests {
             index.lexical_search(&terms(odd), 5, None).unwrap();
         }
         assert!(index.lexical_search(&[], 5, None).unwrap().is_empty());
+        assert_eq!(
+            index
+                .document_frequencies(&terms("bialorus kazachstan nieznane"))
+                .unwrap(),
+            [3, 1, 0]
+        );
 
         // Copied documents keep their terms.
         let next = tempfile::tempdir().unwrap();

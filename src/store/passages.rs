@@ -271,6 +271,22 @@ impl PassageDb {
             .map_err(Error::sqlite(&self.path))
     }
 
+    /// How many passages contain each of `terms` (0 for a term the index has never seen).
+    pub fn document_frequencies(&self, terms: &[String]) -> Result<Vec<u64>, Error> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT count(*) FROM lexical WHERE lexical MATCH ?1")
+            .map_err(Error::sqlite(&self.path))?;
+        terms
+            .iter()
+            .map(|t| {
+                let quoted = format!("\"{}\"", t.replace('"', "\"\""));
+                stmt.query_row([quoted], |row| unsigned(row, 0))
+                    .map_err(Error::sqlite(&self.path))
+            })
+            .collect()
+    }
+
     /// The passage a window belongs to and the window's byte span in its text.
     pub fn window(&self, id: u64) -> Result<Option<(u64, Range<usize>)>, Error> {
         self.conn
