@@ -43,7 +43,7 @@ pub fn run(ctx: &Context, args: AskArgs) -> Result<Outcome> {
     let hits = search::hits(&index, ranked)?;
     let highlights = hits
         .iter()
-        .map(|hit| highlight(&index, &query, analyzer, hit))
+        .map(|hit| highlight(&index, &query, analyzer, hit).map(Some))
         .collect::<Result<Vec<_>>>()?;
     if ctx.json {
         print_json(&json::AskJson {

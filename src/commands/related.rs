@@ -49,7 +49,7 @@ pub fn run(ctx: &Context, args: RelatedArgs) -> Result<Outcome> {
         &source,
         args.k as usize,
     )?;
-    let no_highlights = vec![Vec::new(); hits.len()];
+    let no_highlights = vec![None; hits.len()];
     let model_name = manifest.model.name.clone();
     match (&source, ctx.json) {
         (Source::Passage(p), true) => print_json(&json::RelatedJson {

@@ -40,7 +40,7 @@ fn wrapped_with(text: &str, first: &str, rest: &str) -> String {
 
 /// Each hit: its place, the highlighted sentences (`» …`, when they are not the whole
 /// passage), then the passage. `highlights[i]` belongs to `hits[i]`.
-pub fn hits(hits: &[Hit], highlights: &[Vec<Range<usize>>]) -> String {
+pub fn hits(hits: &[Hit], highlights: &[Option<Range<usize>>]) -> String {
     let mut out = String::new();
     for (i, (hit, spans)) in hits.iter().zip(highlights).enumerate() {
         if i > 0 {
@@ -54,7 +54,7 @@ pub fn hits(hits: &[Hit], highlights: &[Vec<Range<usize>>]) -> String {
             hit.score,
             location(&hit.passage)
         );
-        for span in spans.iter().filter(|s| s.len() < text.len()) {
+        if let Some(span) = spans.as_ref().filter(|s| s.len() < text.len()) {
             let _ = writeln!(
                 out,
                 "{}",
@@ -101,7 +101,7 @@ mod tests {
         };
         let text = &hit.passage.text;
         let highlight = text.find("160").unwrap()..text.find('\u{1b}').unwrap();
-        let text = hits(std::slice::from_ref(&hit), &[vec![highlight]]);
+        let text = hits(std::slice::from_ref(&hit), &[Some(highlight)]);
         assert!(text.contains("\n   » 160 wspólnych działań.\n"), "{text}");
         assert!(
             text.starts_with("1. [0.877] /nowhere/a.txt ¶3, lines 4–9\n"),

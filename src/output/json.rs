@@ -48,7 +48,7 @@ pub struct HitJson {
 }
 
 impl HitJson {
-    fn new(hit: &Hit, highlights: &[Range<usize>]) -> Self {
+    fn new(hit: &Hit, highlight: Option<&Range<usize>>) -> Self {
         // Offsets are into the text as printed; sanitising never changes cleaned passage text,
         // whose whitespace is already single spaces and which holds no control characters.
         let text = &hit.passage.text;
@@ -56,12 +56,13 @@ impl HitJson {
             rank: hit.rank,
             score: round4(hit.score),
             passage: PassageJson::from(&hit.passage),
-            highlights: char_offsets(text, highlights)
-                .into_iter()
+            highlights: highlight
+                .map(|span| char_offsets(text, span))
                 .map(|r| SpanJson {
                     start: r.start,
                     end: r.end,
                 })
+                .into_iter()
                 .collect(),
         }
     }
@@ -86,11 +87,11 @@ pub struct RelatedJson {
     pub results: Vec<HitJson>,
 }
 
-/// Each hit with its highlights (`highlights[i]` belongs to `hits[i]`).
-pub fn hits(hits: &[Hit], highlights: &[Vec<Range<usize>>]) -> Vec<HitJson> {
+/// Each hit with its highlight, if any (`highlights[i]` belongs to `hits[i]`).
+pub fn hits(hits: &[Hit], highlights: &[Option<Range<usize>>]) -> Vec<HitJson> {
     hits.iter()
         .zip(highlights)
-        .map(|(hit, spans)| HitJson::new(hit, spans))
+        .map(|(hit, span)| HitJson::new(hit, span.as_ref()))
         .collect()
 }
 

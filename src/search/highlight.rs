@@ -1,10 +1,10 @@
-//! The part of a hit that answers the question, without embedding anything at query time:
-//! the best window (from the ranking, or by scoring the hit's stored window vectors against
-//! the question), narrowed to its sentences that share the most analysed terms with the
-//! question. When no term is shared (a question in another language), the whole window is
-//! the highlight. How often this contains the answer is measured in the README.
+//! The sentences of a hit that answer the question, without embedding anything at query
+//! time. Each sentence of the passage is scored by the best similarity of the windows
+//! that contain it (their vectors are stored) plus the share of the question's keyword
+//! weight (BM25 idf) it contains; the best sentence is highlighted, with an adjacent one
+//! that scores almost as well. How often this holds the answer is measured in the README.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
 use super::analyze::Analyzer;
@@ -13,71 +13,97 @@ use crate::error::Result;
 use crate::ingest;
 use crate::store::Index;
 
-/// Byte spans of `hit.passage.text` that best answer `query`, in text order.
+/// How much a sentence's keyword share counts against window similarity (cosines of
+/// windows in one passage differ by a few hundredths; a full keyword share is worth 0.1).
+const KEYWORD_WEIGHT: f32 = 0.1;
+/// A neighbour of the best sentence is highlighted too when it scores this close.
+const NEIGHBOUR_SHARE: f32 = 0.9;
+
+/// The byte span of `hit.passage.text` that best answers `query`.
 pub fn highlight(
     index: &Index,
     query: &Query,
     analyzer: Analyzer,
     hit: &Hit,
-) -> Result<Vec<Range<usize>>> {
+) -> Result<Range<usize>> {
     let text = &hit.passage.text;
-    let window = match (&query.vector, hit.dense) {
-        // Found by keywords only: pick the window the question is closest to.
-        (Some(vector), None) => index
+    let windows: Vec<(Range<usize>, f32)> = match &query.vector {
+        Some(vector) => index
             .windows(hit.passage.id)?
             .into_iter()
-            .map(|(span, v)| (v.iter().zip(vector).map(|(a, b)| a * b).sum::<f32>(), span))
-            .max_by(|a, b| a.0.total_cmp(&b.0))
-            .map_or(hit.window.clone(), |(_, span)| span),
-        _ => hit.window.clone(),
+            .map(|(span, v)| (span, v.iter().zip(vector).map(|(a, b)| a * b).sum()))
+            .collect(),
+        None => Vec::new(),
     };
-    Ok(narrow(text, window, &query.terms, analyzer))
-}
-
-/// The sentences of `text[window]` sharing the most distinct terms with the question (ties
-/// all kept, merged when adjacent), or the whole window when none shares any.
-pub fn narrow(
-    text: &str,
-    window: Range<usize>,
-    terms: &[String],
-    analyzer: Analyzer,
-) -> Vec<Range<usize>> {
-    let wanted: HashSet<&str> = terms.iter().map(String::as_str).collect();
-    let sentences: Vec<Range<usize>> = ingest::sentence_spans(&text[window.clone()])
-        .into_iter()
-        .map(|s| window.start + s.start..window.start + s.end)
-        .collect();
-    let overlap = |span: &Range<usize>| {
-        let found: HashSet<String> = analyzer.terms(&text[span.clone()]).into_iter().collect();
-        found.iter().filter(|t| wanted.contains(t.as_str())).count()
-    };
-    let scores: Vec<usize> = sentences.iter().map(overlap).collect();
-    let best = scores.iter().copied().max().unwrap_or(0);
-    if best == 0 || sentences.len() <= 1 {
-        return vec![window];
-    }
-    let mut out: Vec<Range<usize>> = Vec::new();
-    for (span, _) in sentences
-        .into_iter()
-        .zip(scores)
-        .filter(|(_, s)| *s == best)
-    {
-        match out.last_mut() {
-            // Adjacent sentences (only spaces between) become one highlight.
-            Some(last) if text[last.end..span.start].trim().is_empty() => last.end = span.end,
-            _ => out.push(span),
-        }
-    }
-    out
-}
-
-/// Byte spans as character offsets (what the JSON output promises).
-pub fn char_offsets(text: &str, spans: &[Range<usize>]) -> Vec<Range<usize>> {
-    let to_chars = |byte: usize| text[..byte].chars().count();
-    spans
+    let distinct: Vec<String> = query
+        .terms
         .iter()
-        .map(|s| to_chars(s.start)..to_chars(s.end))
-        .collect()
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .cloned()
+        .collect();
+    let n = index.manifest().passages as f32;
+    let idf: HashMap<String, f32> = distinct
+        .iter()
+        .cloned()
+        .zip(index.document_frequencies(&distinct)?)
+        .map(|(t, df)| (t, (1.0 + (n - df as f32 + 0.5) / (df as f32 + 0.5)).ln()))
+        .collect();
+    Ok(best_sentences(text, &windows, &idf, analyzer))
+}
+
+/// The best sentence of `text` (and a close adjacent one) by window similarity plus
+/// keyword share; `windows` are `(span, similarity)`, `idf` the question's terms.
+pub fn best_sentences(
+    text: &str,
+    windows: &[(Range<usize>, f32)],
+    idf: &HashMap<String, f32>,
+    analyzer: Analyzer,
+) -> Range<usize> {
+    let sentences = ingest::sentence_spans(text);
+    if sentences.len() <= 1 {
+        return 0..text.len();
+    }
+    let total: f32 = idf.values().sum();
+    let scores: Vec<f32> = sentences
+        .iter()
+        .map(|s| {
+            let dense = windows
+                .iter()
+                .filter(|(w, _)| w.start <= s.start && s.end <= w.end)
+                .map(|(_, score)| *score)
+                .fold(0.0, f32::max);
+            let found: HashSet<String> = analyzer.terms(&text[s.clone()]).into_iter().collect();
+            let share = if total > 0.0 {
+                found.iter().filter_map(|t| idf.get(t)).sum::<f32>() / total
+            } else {
+                0.0
+            };
+            dense + KEYWORD_WEIGHT * share
+        })
+        .collect();
+    let best = (0..scores.len())
+        .max_by(|&a, &b| scores[a].total_cmp(&scores[b]))
+        .unwrap_or(0);
+    let mut first = best;
+    let mut last = best;
+    let close = |i: usize| scores[i] >= NEIGHBOUR_SHARE * scores[best];
+    // Prefer the following sentence: an answer often completes the one that names the topic.
+    if best + 1 < sentences.len()
+        && close(best + 1)
+        && (best == 0 || scores[best + 1] >= scores[best - 1])
+    {
+        last = best + 1;
+    } else if best > 0 && close(best - 1) {
+        first = best - 1;
+    }
+    sentences[first].start..sentences[last].end
+}
+
+/// A byte span as character offsets (what the JSON output promises).
+pub fn char_offsets(text: &str, span: &Range<usize>) -> Range<usize> {
+    let to_chars = |byte: usize| text[..byte].chars().count();
+    to_chars(span.start)..to_chars(span.end)
 }
 
 #[cfg(test)]
@@ -87,62 +113,67 @@ mod tests {
     const PASSAGE: &str =
         "Jednocześnie białoruskie władze nie zaprzestały wrogich działań wobec Litwy. \
         Doprowadziło to do ogłoszenia w tym państwie stanu nadzwyczajnego od 9 grudnia. \
-        Białoruś przygotowuje się także do posiedzenia Zgromadzenia.";
+        Białoruś przygotowuje się także do posiedzenia Zgromadzenia. \
+        Zgromadzenie zbierze się w grudniu.";
 
-    fn terms(q: &str) -> Vec<String> {
-        Analyzer::DEFAULT.terms(q)
+    fn idf(q: &str) -> HashMap<String, f32> {
+        Analyzer::DEFAULT
+            .terms(q)
+            .into_iter()
+            .map(|t| (t, 1.0))
+            .collect()
+    }
+
+    fn spans(windows: &[(Range<usize>, f32)], q: &str) -> String {
+        PASSAGE[best_sentences(PASSAGE, windows, &idf(q), Analyzer::DEFAULT)].to_string()
     }
 
     #[test]
-    fn narrows_to_the_sentence_sharing_most_terms() {
-        let spans = narrow(
-            PASSAGE,
-            0..PASSAGE.len(),
-            &terms("Kiedy ogłoszono stan nadzwyczajny?"),
-            Analyzer::DEFAULT,
+    fn keywords_pick_the_sentence_when_windows_tie() {
+        let whole = [(0..PASSAGE.len(), 0.8)];
+        let got = spans(&whole, "Kiedy ogłoszono stan nadzwyczajny?");
+        assert!(
+            got.contains("stanu nadzwyczajnego od 9 grudnia."),
+            "{got:?}"
         );
-        assert_eq!(spans.len(), 1);
-        assert!(PASSAGE[spans[0].clone()].starts_with("Doprowadziło to do ogłoszenia"));
-        assert!(PASSAGE[spans[0].clone()].ends_with("9 grudnia."));
+        assert!(!got.contains("Zgromadzenie zbierze"), "{got:?}");
     }
 
     #[test]
-    fn no_shared_term_keeps_the_whole_window() {
-        let window = 10..PASSAGE.len();
-        let spans = narrow(
-            PASSAGE,
-            window.clone(),
-            &terms("Why did they declare an emergency?"),
-            Analyzer::DEFAULT,
+    fn without_shared_words_the_best_window_decides() {
+        let sentences = ingest::sentence_spans(PASSAGE);
+        let first = sentences[0].start..sentences[2].end;
+        let second = sentences[2].start..sentences[3].end;
+        let got = spans(
+            &[(first, 0.70), (second, 0.76)],
+            "When does the assembly meet?",
         );
-        assert_eq!(spans, vec![window]);
+        assert!(got.contains("Zgromadzeni"), "{got:?}");
     }
 
     #[test]
-    fn adjacent_ties_merge_and_spans_stay_inside_the_window() {
-        let spans = narrow(
-            PASSAGE,
-            0..PASSAGE.len(),
-            &terms("Białoruś Litwa"),
-            Analyzer::DEFAULT,
-        );
-        for s in &spans {
-            assert!(
-                s.end <= PASSAGE.len()
-                    && PASSAGE.is_char_boundary(s.start)
-                    && PASSAGE.is_char_boundary(s.end)
+    fn spans_lie_on_boundaries_inside_the_text() {
+        for q in ["Białoruś Litwa", "", "grudnia"] {
+            let r = best_sentences(
+                PASSAGE,
+                &[(0..PASSAGE.len(), 0.5)],
+                &idf(q),
+                Analyzer::DEFAULT,
             );
+            assert!(r.start < r.end && r.end <= PASSAGE.len());
+            assert!(PASSAGE.is_char_boundary(r.start) && PASSAGE.is_char_boundary(r.end));
         }
-        assert!(!spans.is_empty());
+        assert_eq!(
+            best_sentences("Jedno zdanie", &[], &idf("x"), Analyzer::DEFAULT),
+            0..12
+        );
     }
 
     #[test]
     fn char_offsets_count_characters_not_bytes() {
         let text = "Łódź i Żółć. Koniec";
-        let bytes: Vec<_> =
-            std::iter::once(text.find('Ż').unwrap()..text.find('.').unwrap() + 1).collect();
-        let chars = char_offsets(text, &bytes);
-        assert_eq!(chars, vec![7..12]);
+        let bytes = text.find('Ż').unwrap()..text.find('.').unwrap() + 1;
+        assert_eq!(char_offsets(text, &bytes), 7..12);
         let back: String = text.chars().skip(7).take(5).collect();
         assert_eq!(back, "Żółć.");
     }
