@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::{print_json, print_text, Context};
 use crate::cli::{ModelsAction, ModelsArgs};
 use crate::error::{Outcome, Result};
-use crate::models::{registry, ModelSpec};
+use crate::models::{bundle, registry, ModelSpec};
 
 #[derive(Serialize)]
 struct ModelJson {
@@ -16,6 +16,8 @@ struct ModelJson {
     max_tokens: usize,
     license: String,
     hub: String,
+    /// Sizes the vectors can be truncated to (`index --dims`).
+    matryoshka_dims: Vec<usize>,
     bundle: Vec<String>,
     sources: Vec<SourceJson>,
     resolved: Option<String>,
@@ -67,6 +69,7 @@ fn list(ctx: &Context) -> Result<Outcome> {
             default: spec.name == default,
             dims: spec.dims,
             max_tokens: spec.max_tokens,
+            matryoshka_dims: spec.matryoshka_dims.clone(),
             license: spec.license.clone(),
             hub: format!("{}@{}", spec.hub.repo, spec.hub.revision),
             bundle: spec
@@ -85,8 +88,12 @@ fn list(ctx: &Context) -> Result<Outcome> {
     }
     let mut text = String::new();
     for m in &models {
+        let bundle_name = registry::find(&m.name)
+            .map(bundle::bundle_name)
+            .unwrap_or_default();
+        let truncations: String = m.matryoshka_dims.iter().map(|d| format!("|{d}")).collect();
         text.push_str(&format!(
-            "{}{}  ({} dims, up to {} tokens, licence {})\n",
+            "{}{}  ({}{truncations} dims, up to {} tokens, licence {})\n",
             m.name,
             if m.default { " [default]" } else { "" },
             m.dims,
@@ -103,7 +110,7 @@ fn list(ctx: &Context) -> Result<Outcome> {
                 "  not installed: `akapit models fetch {}` gets it from the Hugging Face Hub ({}) or the offline bundle ({})\n",
                 m.name,
                 m.hub,
-                m.bundle.join(", ")
+                bundle_name
             )),
         }
     }
@@ -125,8 +132,6 @@ fn fetch(ctx: &Context, name: Option<String>) -> Result<Outcome> {
         ))?;
         return Ok(Outcome::Found);
     }
-    ctx.ui
-        .note(format!("{}: licence: {}", spec.name, spec.license_note));
     let located = ctx.resolver.fetch(spec, &ctx.ui)?;
     print_text(&format!(
         "{}: ready at {} ({})\n",

