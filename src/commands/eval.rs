@@ -58,7 +58,7 @@ pub fn run(ctx: &Context, args: EvalArgs) -> Result<Outcome> {
         None => registry::default_model(),
     };
     let located = ctx.resolver.resolve(spec, &ctx.ui)?;
-    let model = Model::load(&located)?;
+    let model = Model::load(&located)?.with_dims(args.dims.unwrap_or(spec.dims))?;
 
     let temporary;
     let index_dir = match &args.keep_index {
@@ -164,7 +164,7 @@ fn corpus_index(
             source,
         })?;
     let fingerprint = format!("eval-corpus:{}", sha256_hex(&corpus_bytes));
-    let info = model_info(located)?;
+    let info = model_info(located, model.dims())?;
     let previous = Index::open(dir).ok().flatten().filter(|index| {
         let m = index.manifest();
         m.roots == [fingerprint.clone()]

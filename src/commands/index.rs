@@ -54,16 +54,25 @@ pub fn run(ctx: &Context, args: IndexArgs) -> Result<Outcome> {
             "no paths given and no {DEFAULT_CORPUS}/ folder here; say what to index: akapit index PATH..."
         )));
     };
+    // The vector size: as asked, else as before (same model), else the model's own.
+    let dims = match args.dims {
+        Some(dims) => spec.check_dims(dims).map_err(Error::Usage)?,
+        None => previous
+            .as_ref()
+            .filter(|m| m.model.name == spec.name)
+            .and_then(|m| spec.check_dims(m.model.dims).ok())
+            .unwrap_or(spec.dims),
+    };
     let located = ctx.resolver.resolve(spec, &ctx.ui)?;
     let request = build::Request {
         index_dir: &ctx.index_dir,
         roots,
-        model: model_info(&located)?,
+        model: model_info(&located, dims)?,
         max_tokens: passage_tokens(spec),
         analyzer: Analyzer::DEFAULT,
         rebuild: args.rebuild,
     };
-    let report = build::build(request, &mut LazyModel::new(located), &ctx.ui)?;
+    let report = build::build(request, &mut LazyModel::new(located, dims), &ctx.ui)?;
     let m = &report.manifest;
     let seconds = started.elapsed().as_secs_f64();
     if ctx.json {

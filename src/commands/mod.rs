@@ -81,12 +81,12 @@ impl Context {
         let request = build::Request {
             index_dir: &self.index_dir,
             roots: vec![corpus],
-            model: model_info(&located)?,
+            model: model_info(&located, spec.dims)?,
             max_tokens: passage_tokens(spec),
             analyzer: Analyzer::DEFAULT,
             rebuild: false,
         };
-        build::build(request, &mut LazyModel::new(located), &self.ui)?;
+        build::build(request, &mut LazyModel::new(located, spec.dims), &self.ui)?;
         self.open_index()?.ok_or_else(|| {
             Error::Usage(format!(
                 "the index in {} was not written",
@@ -109,18 +109,24 @@ impl Context {
         let spec = registry::get(&manifest.model.name)?;
         let located = self.resolver.resolve(spec, &self.ui)?;
         let sha256 = located.weights_sha256()?;
-        manifest.check_model(&spec.name, &sha256, spec.dims)?;
-        Ok(Box::leak(Box::new(Model::load(&located)?)))
+        let dims = spec.check_dims(manifest.model.dims).map_err(|e| {
+            Error::Usage(format!(
+                "the index records {e}; rebuild it with `akapit index --rebuild`"
+            ))
+        })?;
+        manifest.check_model(&spec.name, &sha256, dims)?;
+        Ok(Box::leak(Box::new(Model::load(&located)?.with_dims(dims)?)))
     }
 }
 
-/// What the index records about the weights that embedded it.
-pub fn model_info(located: &Located) -> Result<ModelInfo> {
+/// What the index records about the weights that embedded it, and the vector size
+/// (`dims`, already checked against the model).
+pub fn model_info(located: &Located, dims: usize) -> Result<ModelInfo> {
     Ok(ModelInfo {
         name: located.spec.name.clone(),
         revision: located.revision(),
         sha256: located.weights_sha256()?,
-        dims: located.spec.dims,
+        dims,
     })
 }
 
@@ -132,13 +138,15 @@ pub fn passage_tokens(spec: &ModelSpec) -> usize {
 /// Loads the model on first use (an up-to-date `index` run never needs it).
 pub struct LazyModel {
     located: Located,
+    dims: usize,
     model: Option<Model>,
 }
 
 impl LazyModel {
-    pub fn new(located: Located) -> Self {
+    pub fn new(located: Located, dims: usize) -> Self {
         LazyModel {
             located,
+            dims,
             model: None,
         }
     }
@@ -148,7 +156,7 @@ impl build::EmbedderSource for LazyModel {
     fn get(&mut self) -> Result<&dyn Embedder> {
         let model = match self.model.take() {
             Some(model) => model,
-            None => Model::load(&self.located)?,
+            None => Model::load(&self.located)?.with_dims(self.dims)?,
         };
         Ok(self.model.insert(model))
     }

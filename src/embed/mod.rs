@@ -3,7 +3,9 @@
 //! CPU). Inputs longer than the model's window are split into windows and their means
 //! combined by length, never truncated; similar-length windows are batched together.
 
+pub mod gemma;
 pub mod kernels;
+pub mod linear;
 pub mod mmap_table;
 pub mod tokenize;
 pub mod xlm_roberta;
@@ -14,7 +16,10 @@ pub mod fake;
 use std::fmt::Display;
 use std::path::{Path, PathBuf};
 
+use candle_core::{Tensor, D};
+
 use crate::models::{Architecture, Located, ModelSpec};
+use gemma::Gemma;
 use tokenize::TextTokenizer;
 use xlm_roberta::XlmRoberta;
 
@@ -27,6 +32,8 @@ pub enum Error {
     Tokenizer { path: PathBuf, detail: String },
     #[error("tokenizing failed: {0}")]
     Tokenize(String),
+    #[error("{0}")]
+    Dims(String),
     #[error("the model's forward pass failed: {0}")]
     Forward(#[from] candle_core::Error),
 }
@@ -73,17 +80,29 @@ const MAX_BATCH: usize = 64;
 
 enum Encoder {
     XlmRoberta(XlmRoberta),
+    Gemma(Gemma),
 }
 
 impl Encoder {
     /// Max tokens per window, special tokens included.
     fn window(&self, spec: &ModelSpec) -> usize {
+        let positions = match self {
+            Encoder::XlmRoberta(m) => m.max_positions(),
+            Encoder::Gemma(m) => m.max_positions(),
+        };
+        positions.min(spec.max_tokens)
+    }
+
+    /// Size of the vectors `pooled` returns.
+    fn output_size(&self) -> usize {
         match self {
-            Encoder::XlmRoberta(m) => m.max_positions().min(spec.max_tokens),
+            Encoder::XlmRoberta(m) => m.hidden_size(),
+            Encoder::Gemma(m) => m.output_size(),
         }
     }
 
-    /// Unnormalised mean-pooled vectors of right-padded windows.
+    /// Unnormalised embeddings of right-padded windows: the mean of the last hidden
+    /// states, through the model's projection head if it has one.
     fn pooled(
         &self,
         ids: &[u32],
@@ -93,8 +112,9 @@ impl Encoder {
         match self {
             Encoder::XlmRoberta(m) => {
                 let hidden = m.forward(ids, lengths, len)?;
-                xlm_roberta::mean_pool(&hidden, lengths)?.to_vec2()
+                mean_pool(&hidden, lengths)?.to_vec2()
             }
+            Encoder::Gemma(m) => m.forward(ids, lengths, len)?.to_vec2(),
         }
     }
 }
@@ -104,6 +124,8 @@ pub struct Model {
     spec: &'static ModelSpec,
     tokenizer: TextTokenizer,
     encoder: Encoder,
+    /// Vector size: the model's, or a Matryoshka truncation of it.
+    dims: usize,
     bos: u32,
     eos: u32,
     pad: u32,
@@ -117,16 +139,9 @@ impl Model {
         let tokenizer = std::thread::spawn(move || TextTokenizer::load(&dir));
         let encoder = match spec.architecture {
             Architecture::XlmRoberta => Encoder::XlmRoberta(XlmRoberta::load(&located.dir)?),
-            Architecture::Gemma3Encoder => {
-                return Err(Error::model(
-                    &located.dir,
-                    "this build of akapit cannot run Gemma encoders",
-                ))
-            }
+            Architecture::Gemma3Encoder => Encoder::Gemma(Gemma::load(&located.dir)?),
         };
-        let hidden = match &encoder {
-            Encoder::XlmRoberta(m) => m.hidden_size(),
-        };
+        let hidden = encoder.output_size();
         if hidden != spec.dims {
             return Err(Error::model(
                 &located.dir,
@@ -150,7 +165,15 @@ impl Model {
             pad: tokenizer.token_id(pad)?,
             tokenizer,
             encoder,
+            dims: spec.dims,
         })
+    }
+
+    /// Truncates the vectors to their first `dims` values (Matryoshka), re-normalised;
+    /// `dims` must be the model's size or one of the sizes its registry row lists.
+    pub fn with_dims(mut self, dims: usize) -> Result<Model, Error> {
+        self.dims = self.spec.check_dims(dims).map_err(Error::Dims)?;
+        Ok(self)
     }
 
     pub fn spec(&self) -> &'static ModelSpec {
@@ -231,7 +254,7 @@ pub fn l2_normalize(v: &mut [f32]) {
 
 impl Embedder for Model {
     fn dims(&self) -> usize {
-        self.spec.dims
+        self.dims
     }
 
     fn count_tokens(&self, text: &str, role: Role) -> Result<usize, Error> {
@@ -254,7 +277,7 @@ impl Embedder for Model {
         }
         windows.sort_by_key(|w| std::cmp::Reverse(w.ids.len()));
 
-        let hidden = self.spec.dims;
+        let hidden = self.encoder.output_size();
         let mut sums = vec![vec![0f32; hidden]; texts.len()];
         let mut weights = vec![0f32; texts.len()];
         for range in batches(&windows) {
@@ -283,10 +306,27 @@ impl Embedder for Model {
         }
         for (sum, weight) in sums.iter_mut().zip(weights) {
             sum.iter_mut().for_each(|x| *x /= weight.max(1e-12));
+            sum.truncate(self.dims);
             l2_normalize(sum);
         }
         Ok(sums)
     }
+}
+
+/// Mean of the hidden states over the real tokens of each sequence: `[batch, hidden]`.
+pub fn mean_pool(hidden: &Tensor, lengths: &[usize]) -> candle_core::Result<Tensor> {
+    let (batch, len, _) = hidden.dims3()?;
+    let mask: Vec<f32> = lengths
+        .iter()
+        .flat_map(|&n| (0..len).map(move |t| if t < n { 1.0 } else { 0.0 }))
+        .collect();
+    let mask = Tensor::from_vec(mask, (batch, len, 1), hidden.device())?;
+    let counts: Vec<f32> = lengths.iter().map(|&n| n.max(1) as f32).collect();
+    let counts = Tensor::from_vec(counts, (batch, 1), hidden.device())?;
+    hidden
+        .broadcast_mul(&mask)?
+        .sum(D::Minus2)?
+        .broadcast_div(&counts)
 }
 
 #[cfg(test)]

@@ -7,11 +7,12 @@
 
 use std::path::Path;
 
-use candle_core::{DType, Device, Module, Tensor, D};
+use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::{LayerNorm, VarBuilder};
 use serde::Deserialize;
 
 use super::kernels;
+use super::linear::Linear;
 use super::mmap_table::MappedTable;
 use super::Error;
 
@@ -54,47 +55,6 @@ impl Config {
     }
 }
 
-/// `x · Wᵀ + b` over the last dimension, as one 2-D matrix product.
-struct Dense {
-    /// `Wᵀ`, `[inputs, outputs]`, stored transposed once: gemm packs the right-hand matrix
-    /// on every call, and packing a strided transposed view was a third of a query's time.
-    weight_t: Tensor,
-    bias: Tensor,
-}
-
-impl Dense {
-    fn load(vb: VarBuilder, inputs: usize, outputs: usize) -> candle_core::Result<Self> {
-        Ok(Dense {
-            weight_t: vb.get((outputs, inputs), "weight")?.t()?.contiguous()?,
-            bias: vb.get(outputs, "bias")?,
-        })
-    }
-
-    /// Several layers with the same input computed as one: outputs side by side.
-    fn stacked<const N: usize>(
-        parts: [VarBuilder; N],
-        inputs: usize,
-        outputs: usize,
-    ) -> candle_core::Result<Self> {
-        let weights = parts
-            .iter()
-            .map(|vb| vb.get((outputs, inputs), "weight"))
-            .collect::<candle_core::Result<Vec<_>>>()?;
-        let biases = parts
-            .iter()
-            .map(|vb| vb.get(outputs, "bias"))
-            .collect::<candle_core::Result<Vec<_>>>()?;
-        Ok(Dense {
-            weight_t: Tensor::cat(&weights, 0)?.t()?.contiguous()?,
-            bias: Tensor::cat(&biases, 0)?,
-        })
-    }
-
-    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        x.matmul(&self.weight_t)?.broadcast_add(&self.bias)
-    }
-}
-
 fn layer_norm(vb: VarBuilder, size: usize, eps: f64) -> candle_core::Result<LayerNorm> {
     Ok(LayerNorm::new(
         vb.get(size, "weight")?,
@@ -112,17 +72,17 @@ struct Embeddings {
 
 struct SelfAttention {
     /// `self.query`, `self.key` and `self.value` stacked into one product (fewer ops per layer).
-    query_key_value: Dense,
+    query_key_value: Linear,
     heads: usize,
     head_dim: usize,
 }
 
 struct Layer {
     attention: SelfAttention,
-    attention_output: Dense,
+    attention_output: Linear,
     attention_norm: LayerNorm,
-    intermediate: Dense,
-    output: Dense,
+    intermediate: Linear,
+    output: Linear,
     output_norm: LayerNorm,
 }
 
@@ -186,18 +146,18 @@ impl XlmRoberta {
                 let att = l.pp("attention");
                 Ok(Layer {
                     attention: SelfAttention {
-                        query_key_value: Dense::stacked(
-                            ["self.query", "self.key", "self.value"].map(|n| att.pp(n)),
+                        query_key_value: Linear::stacked(
+                            &["self.query", "self.key", "self.value"].map(|n| (att.pp(n), h)),
                             h,
-                            h,
+                            true,
                         )?,
                         heads,
                         head_dim: h / heads,
                     },
-                    attention_output: Dense::load(att.pp("output.dense"), h, h)?,
+                    attention_output: Linear::load(att.pp("output.dense"), h, h)?,
                     attention_norm: layer_norm(att.pp("output.LayerNorm"), h, eps)?,
-                    intermediate: Dense::load(l.pp("intermediate.dense"), h, ff)?,
-                    output: Dense::load(l.pp("output.dense"), ff, h)?,
+                    intermediate: Linear::load(l.pp("intermediate.dense"), h, ff)?,
+                    output: Linear::load(l.pp("output.dense"), ff, h)?,
                     output_norm: layer_norm(l.pp("output.LayerNorm"), h, eps)?,
                 })
             })
@@ -273,26 +233,10 @@ impl SelfAttention {
             .contiguous()?;
         let (q, k, v) = (qkv.get(0)?, qkv.get(1)?, qkv.get(2)?);
         let scale = 1.0 / (self.head_dim as f32).sqrt();
-        let probs = kernels::masked_softmax(&q.matmul(&k.t()?)?, scale, lengths, self.heads)?;
+        let probs = kernels::masked_softmax(&q.matmul(&k.t()?)?, scale, lengths, self.heads, None)?;
         probs
             .matmul(&v)?
             .transpose(1, 2)?
             .reshape((batch * len, self.heads * self.head_dim))
     }
-}
-
-/// Mean of the hidden states over the real tokens of each sequence: `[batch, hidden]`.
-pub fn mean_pool(hidden: &Tensor, lengths: &[usize]) -> candle_core::Result<Tensor> {
-    let (batch, len, _) = hidden.dims3()?;
-    let mask: Vec<f32> = lengths
-        .iter()
-        .flat_map(|&n| (0..len).map(move |t| if t < n { 1.0 } else { 0.0 }))
-        .collect();
-    let mask = Tensor::from_vec(mask, (batch, len, 1), hidden.device())?;
-    let counts: Vec<f32> = lengths.iter().map(|&n| n.max(1) as f32).collect();
-    let counts = Tensor::from_vec(counts, (batch, 1), hidden.device())?;
-    hidden
-        .broadcast_mul(&mask)?
-        .sum(D::Minus2)?
-        .broadcast_div(&counts)
 }

@@ -1,33 +1,60 @@
-//! Shared set-up for integration tests: the real default model, fetched once (the
-//! fetch itself takes a lock, so parallel test binaries do not race).
+//! Shared set-up for integration tests: the real models, fetched once into the project's
+//! `models/` (the fetch itself takes a lock, so parallel test binaries do not race).
 
 #![allow(dead_code)]
+
+pub mod project;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use akapit::models::{registry, Located, Resolver};
+use akapit::models::{registry, Located, ModelSpec, Resolver};
 use akapit::ui::Ui;
+
+pub const GEMMA: &str = "embeddinggemma-300m";
 
 pub fn repo_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The default model's folder, fetched into `models/` on first use.
-pub fn default_model() -> &'static Located {
-    static MODEL: OnceLock<Located> = OnceLock::new();
-    MODEL.get_or_init(|| {
+fn fetched(cell: &'static OnceLock<Located>, spec: &'static ModelSpec) -> &'static Located {
+    cell.get_or_init(|| {
         let resolver = Resolver {
             explicit: None,
             project_roots: vec![repo_root().join("models")],
             hub: akapit::models::hub::HubConfig::from_env(),
         };
         resolver
-            .fetch(registry::default_model(), &Ui::new(false))
-            .unwrap_or_else(|e| panic!("the tests need the default model: {e}"))
+            .fetch(spec, &Ui::new(false))
+            .unwrap_or_else(|e| panic!("the tests need the model {}: {e}", spec.name))
     })
+}
+
+/// The default model's folder, fetched into `models/` on first use.
+pub fn default_model() -> &'static Located {
+    static MODEL: OnceLock<Located> = OnceLock::new();
+    fetched(&MODEL, registry::default_model())
 }
 
 pub fn default_model_dir() -> PathBuf {
     default_model().dir.clone()
+}
+
+/// EmbeddingGemma-300m's folder, fetched into `models/` on first use.
+pub fn gemma_model() -> &'static Located {
+    static MODEL: OnceLock<Located> = OnceLock::new();
+    fetched(
+        &MODEL,
+        registry::get(GEMMA).expect("the registry has Gemma"),
+    )
+}
+
+/// Gemma's tests run unless `AKAPIT_TEST_GEMMA=0`: they download 1.15 GB of weights under
+/// the Gemma Terms of Use. CI runs them.
+pub fn gemma_tests_enabled() -> bool {
+    let enabled = std::env::var("AKAPIT_TEST_GEMMA").map_or(true, |v| v != "0");
+    if !enabled {
+        eprintln!("skipped: AKAPIT_TEST_GEMMA=0");
+    }
+    enabled
 }
