@@ -17,13 +17,13 @@
 
 use std::path::Path;
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{Device, Tensor};
 use candle_nn::VarBuilder;
 use serde::Deserialize;
 
 use super::kernels;
 use super::linear::Linear;
-use super::mmap_table::MappedTable;
+use super::mmap_table::{MappedTable, Weights};
 use super::Error;
 
 /// The fields of `config.json` the encoder needs.
@@ -194,26 +194,12 @@ impl Gemma {
     pub fn load(dir: &Path) -> Result<Self, Error> {
         let config = Config::load(dir)?;
         let device = Device::Cpu;
-        let weights = dir.join("model.safetensors");
-        let embed_tokens = MappedTable::open(&weights, "embed_tokens.weight")?;
-        if embed_tokens.shape() != (config.vocab_size, config.hidden_size) {
-            return Err(Error::model(
-                &weights,
-                format!(
-                    "embed_tokens is {:?}, config says {}x{}",
-                    embed_tokens.shape(),
-                    config.vocab_size,
-                    config.hidden_size
-                ),
-            ));
-        }
-        // SAFETY: the files are memory-mapped read-only; akapit never writes a model file
-        // while a model is loaded, and candle copies what it reads.
-        let mapped = |path: &Path| {
-            unsafe { VarBuilder::from_mmaped_safetensors(&[path], DType::F32, &device) }
-                .map_err(|e| Error::model(path, e))
-        };
-        let vb = mapped(&weights)?;
+        let weights = Weights::open(
+            dir,
+            "embed_tokens.weight",
+            config.vocab_size,
+            config.hidden_size,
+        )?;
         let projection = |folder: &str| -> Result<Tensor, Error> {
             let path = dir.join(folder).join("model.safetensors");
             candle_core::safetensors::load(&path, &device)
@@ -227,7 +213,8 @@ impl Gemma {
             config.hidden_size,
         )
         .map_err(|e| Error::model(&dir.join("3_Dense"), e))?;
-        Self::build(config, embed_tokens, head, vb, device).map_err(|e| Error::model(&weights, e))
+        Self::build(config, weights.table, head, weights.vb, device)
+            .map_err(|e| Error::model(&weights.path, e))
     }
 
     fn build(

@@ -3,7 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use candle_core::{Device, Tensor};
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
 use memmap2::Mmap;
 use safetensors::tensor::{Dtype, SafeTensors};
 
@@ -97,5 +98,35 @@ impl MappedTable {
             }
         }
         Tensor::from_vec(out, (ids.len(), self.cols), device)
+    }
+}
+
+/// A model's `model.safetensors`: its vocabulary table read on demand, and everything
+/// else through a memory-mapped `VarBuilder`.
+pub struct Weights {
+    pub path: PathBuf,
+    pub table: MappedTable,
+    pub vb: VarBuilder<'static>,
+}
+
+impl Weights {
+    /// Opens `dir/model.safetensors`, checking that the table `name` is `rows × cols`.
+    pub fn open(dir: &Path, name: &str, rows: usize, cols: usize) -> Result<Self, Error> {
+        let path = dir.join("model.safetensors");
+        let table = MappedTable::open(&path, name)?;
+        if table.shape() != (rows, cols) {
+            return Err(Error::model(
+                &path,
+                format!(
+                    "{name} is {:?}, config.json says {rows}x{cols}",
+                    table.shape()
+                ),
+            ));
+        }
+        // SAFETY: the file is memory-mapped read-only; akapit never writes a model file
+        // while a model is loaded, and candle copies what it reads.
+        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[&path], DType::F32, &Device::Cpu) }
+            .map_err(|e| Error::model(&path, e))?;
+        Ok(Weights { path, table, vb })
     }
 }

@@ -7,13 +7,13 @@
 
 use std::path::Path;
 
-use candle_core::{DType, Device, Module, Tensor};
+use candle_core::{Device, Module, Tensor};
 use candle_nn::{LayerNorm, VarBuilder};
 use serde::Deserialize;
 
 use super::kernels;
 use super::linear::Linear;
-use super::mmap_table::MappedTable;
+use super::mmap_table::{MappedTable, Weights};
 use super::Error;
 
 /// The fields of `config.json` the encoder needs.
@@ -96,25 +96,14 @@ pub struct XlmRoberta {
 impl XlmRoberta {
     pub fn load(dir: &Path) -> Result<Self, Error> {
         let config = Config::load(dir)?;
-        let weights = dir.join("model.safetensors");
-        let device = Device::Cpu;
-        let word_embeddings = MappedTable::open(&weights, "embeddings.word_embeddings.weight")?;
-        if word_embeddings.shape() != (config.vocab_size, config.hidden_size) {
-            return Err(Error::model(
-                &weights,
-                format!(
-                    "word embeddings are {:?}, config says {}x{}",
-                    word_embeddings.shape(),
-                    config.vocab_size,
-                    config.hidden_size
-                ),
-            ));
-        }
-        // SAFETY: the file is memory-mapped read-only; akapit never writes a model file
-        // while a model is loaded, and candle copies what it reads.
-        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[&weights], DType::F32, &device) }
-            .map_err(|e| Error::model(&weights, e))?;
-        Self::build(config, word_embeddings, vb, device).map_err(|e| Error::model(&weights, e))
+        let weights = Weights::open(
+            dir,
+            "embeddings.word_embeddings.weight",
+            config.vocab_size,
+            config.hidden_size,
+        )?;
+        Self::build(config, weights.table, weights.vb, Device::Cpu)
+            .map_err(|e| Error::model(&weights.path, e))
     }
 
     fn build(
