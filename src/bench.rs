@@ -118,6 +118,12 @@ pub fn own_peak_rss_mb() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+/// Starts a new peak for `own_peak_rss_mb` at the current resident size (Linux: writing
+/// 5 to `/proc/self/clear_refs` resets VmHWM; elsewhere nothing happens).
+pub fn reset_own_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -231,8 +231,8 @@ fn open_previous(request: &Request, ui: &Ui) -> Result<Option<Index>> {
             && m.analyzer == request.analyzer.to_string();
         if !reusable {
             ui.note(format!(
-                "the index was built with {} (chunker v{}, analyzer {}); embedding everything again with {}",
-                m.model.name, m.chunker_version, m.analyzer, request.model.name
+                "the index was built with {} at {} dims (chunker v{}, analyzer {}); embedding everything again with {} at {} dims",
+                m.model.name, m.model.dims, m.chunker_version, m.analyzer, request.model.name, request.model.dims
             ));
         }
         reusable

@@ -29,6 +29,11 @@ impl Ui {
         }
     }
 
+    /// A note that `--quiet` does not hide, such as the licence terms of a download.
+    pub fn notice(&self, message: impl AsRef<str>) {
+        eprintln!("akapit: {}", message.as_ref());
+    }
+
     /// A warning; always shown.
     pub fn warn(&self, message: impl AsRef<str>) {
         eprintln!("akapit: warning: {}", message.as_ref());

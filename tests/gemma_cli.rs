@@ -1,6 +1,6 @@
 //! `akapit` with `--model embeddinggemma-300m` on the seeds: the index remembers the
-//! model and `ask` uses it; the quality bar holds; Matryoshka `--dims` is recorded and
-//! checked. The model is fetched into the project's `models/` like the default one.
+//! model and `ask` uses it; the quality bar holds; Matryoshka `--dims` is recorded,
+//! checked, and changing it (or the model) embeds again. The model is fetched into the project's `models/` like the default one.
 
 mod common;
 
@@ -88,4 +88,20 @@ fn matryoshka_dims_are_recorded_and_checked() {
             .contains("stan nadzwyczajny"),
         "{json}"
     );
+
+    // Another size, then another model: each embeds everything again.
+    let again = project.json(&["index", &small, "--dims", "256", "--quiet", "--json"]);
+    assert_eq!(again["up_to_date"], false, "{again}");
+    assert_eq!(again["model"], common::GEMMA);
+    assert_eq!(project.json(&["status", "--json"])["model"]["dims"], 256);
+    let e5 = project.json(&[
+        "index",
+        &small,
+        "--model",
+        "multilingual-e5-small",
+        "--quiet",
+        "--json",
+    ]);
+    assert_eq!(e5["up_to_date"], false, "{e5}");
+    assert_eq!(project.json(&["status", "--json"])["model"]["dims"], 384);
 }

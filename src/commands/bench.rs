@@ -10,7 +10,9 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::{model_info, passage_tokens, print_json, print_text, Context, DEFAULT_CORPUS};
-use crate::bench::{measure, own_peak_rss_mb, percentile, synthetic_corpus, Measured};
+use crate::bench::{
+    measure, own_peak_rss_mb, percentile, reset_own_peak_rss, synthetic_corpus, Measured,
+};
 use crate::build::MIN_PASSAGE_CHARS;
 use crate::cli::{BenchArgs, Reference};
 use crate::embed::{Embedder, Model, Role};
@@ -64,7 +66,7 @@ struct BenchJson {
 }
 
 pub fn run(ctx: &Context, args: BenchArgs) -> Result<Outcome> {
-    let specs = if args.model.is_empty() {
+    let mut specs = if args.model.is_empty() {
         vec![registry::default_model()]
     } else {
         args.model
@@ -72,12 +74,17 @@ pub fn run(ctx: &Context, args: BenchArgs) -> Result<Outcome> {
             .map(|name| registry::get(name))
             .collect::<std::result::Result<Vec<_>, _>>()?
     };
+    // A model named twice would find its cold index already built.
+    let mut seen = std::collections::HashSet::new();
+    specs.retain(|spec| seen.insert(spec.name.as_str()));
     let work = tempfile::tempdir().map_err(io_err("a temporary folder"))?;
     // Every model embeds the same passages: the seeds as the first model cuts them.
     let mut passages = None;
     let mut sides = Vec::with_capacity(specs.len());
     for spec in specs {
         let located = ctx.resolver.resolve(spec, &ctx.ui)?;
+        // Each model's peak RSS is its own, not the previous model's.
+        reset_own_peak_rss();
         ctx.ui.note(format!("{}: loading the model", spec.name));
         let started = Instant::now();
         let model = Model::load(&located)?;
@@ -403,7 +410,7 @@ fn table(r: &BenchJson) -> String {
             "-".into(),
         ),
         (
-            "peak RSS, bench so far (MB)",
+            "peak RSS, in-process (MB)",
             |a| format!("{:.0}", a.peak_rss_mb),
             n("peak_rss_mb"),
         ),

@@ -38,6 +38,7 @@ struct EvalJson {
     corpus: usize,
     queries: usize,
     model: String,
+    dims: usize,
     analyzer: String,
     fusion: String,
     indexed: &'static str,
@@ -57,8 +58,11 @@ pub fn run(ctx: &Context, args: EvalArgs) -> Result<Outcome> {
         Some(name) => registry::get(name)?,
         None => registry::default_model(),
     };
+    let dims = spec
+        .check_dims(args.dims.unwrap_or(spec.dims))
+        .map_err(Error::Usage)?;
     let located = ctx.resolver.resolve(spec, &ctx.ui)?;
-    let model = Model::load(&located)?.with_dims(args.dims.unwrap_or(spec.dims))?;
+    let model = Model::load(&located)?.with_dims(dims)?;
 
     let temporary;
     let index_dir = match &args.keep_index {
@@ -135,6 +139,7 @@ pub fn run(ctx: &Context, args: EvalArgs) -> Result<Outcome> {
         corpus: data.corpus.len(),
         queries: judged.len(),
         model: spec.name.clone(),
+        dims,
         analyzer: args.analyzer.to_string(),
         fusion: fusion.to_string(),
         indexed: "title and text",

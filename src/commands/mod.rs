@@ -111,7 +111,8 @@ impl Context {
         let sha256 = located.weights_sha256()?;
         let dims = spec.check_dims(manifest.model.dims).map_err(|e| {
             Error::Usage(format!(
-                "the index records {e}; rebuild it with `akapit index --rebuild`"
+                "the index holds {}-dimensional vectors, which this akapit cannot make ({e}); rebuild it with `akapit index --rebuild`",
+                manifest.model.dims
             ))
         })?;
         manifest.check_model(&spec.name, &sha256, dims)?;

