@@ -297,6 +297,29 @@ mod tests {
     }
 
     #[test]
+    fn a_gated_model_in_the_cache_needs_its_dense_head_too() {
+        let tmp = tempfile::tempdir().unwrap();
+        let spec = registry::get("embeddinggemma-300m").unwrap();
+        let snapshot = tmp
+            .path()
+            .join("hf/hub/models--google--embeddinggemma-300m/snapshots")
+            .join(&spec.hub.revision);
+        fake_folder(&snapshot);
+        let err = resolver(tmp.path(), None).locate(spec).unwrap_err();
+        assert!(
+            err.to_string().contains("2_Dense/model.safetensors"),
+            "{err}"
+        );
+        for file in &spec.hub.extra_files {
+            let path = snapshot.join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "x").unwrap();
+        }
+        let found = resolver(tmp.path(), None).locate(spec).unwrap();
+        assert_eq!((found.source, found.dir), (Source::HubCache, snapshot));
+    }
+
+    #[test]
     fn unusable_explicit_folder_is_an_error_naming_the_missing_file() {
         let tmp = tempfile::tempdir().unwrap();
         let explicit = tmp.path().join("mine");
