@@ -1,8 +1,8 @@
 //! The sentences of a hit that answer the question, without embedding anything at query
 //! time. Each sentence of the passage is scored by the best similarity of the windows
 //! that contain it (their vectors are stored) plus the share of the question's keyword
-//! weight (BM25 idf) it contains; the best sentence is highlighted, with an adjacent one
-//! that scores almost as well. How often this holds the answer is measured in the README.
+//! weight (BM25 idf) it contains; the best sentence is highlighted, with the adjacent
+//! ones that score almost as well. How often this holds the answer is measured in the README.
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
@@ -52,7 +52,7 @@ pub fn highlight(
     Ok(best_sentences(text, &windows, &idf, analyzer))
 }
 
-/// The best sentence of `text` (and a close adjacent one) by window similarity plus
+/// The best sentence of `text` (and close adjacent ones) by window similarity plus
 /// keyword share; `windows` are `(span, similarity)`, `idf` the question's terms.
 pub fn best_sentences(
     text: &str,
@@ -88,13 +88,12 @@ pub fn best_sentences(
     let mut first = best;
     let mut last = best;
     let close = |i: usize| scores[i] >= NEIGHBOUR_SHARE * scores[best];
-    // Prefer the following sentence: an answer often completes the one that names the topic.
-    if best + 1 < sentences.len()
-        && close(best + 1)
-        && (best == 0 || scores[best + 1] >= scores[best - 1])
-    {
+    // Either neighbour that scores almost as well: an answer often completes the sentence
+    // that names the topic, or leads into it.
+    if best + 1 < sentences.len() && close(best + 1) {
         last = best + 1;
-    } else if best > 0 && close(best - 1) {
+    }
+    if best > 0 && close(best - 1) {
         first = best - 1;
     }
     sentences[first].start..sentences[last].end
@@ -126,6 +125,20 @@ mod tests {
 
     fn spans(windows: &[(Range<usize>, f32)], q: &str) -> String {
         PASSAGE[best_sentences(PASSAGE, windows, &idf(q), Analyzer::DEFAULT)].to_string()
+    }
+
+    #[test]
+    fn both_neighbours_join_when_they_score_almost_as_well() {
+        let sentences = ingest::sentence_spans(PASSAGE);
+        assert_eq!(sentences.len(), 4);
+        let scores = [0.85, 0.9, 0.85, 0.5];
+        let windows: Vec<(Range<usize>, f32)> = sentences.iter().cloned().zip(scores).collect();
+        let got = best_sentences(PASSAGE, &windows, &HashMap::new(), Analyzer::DEFAULT);
+        assert_eq!(got, sentences[0].start..sentences[2].end);
+        let lower = [0.5, 0.9, 0.85, 0.5];
+        let windows: Vec<(Range<usize>, f32)> = sentences.iter().cloned().zip(lower).collect();
+        let got = best_sentences(PASSAGE, &windows, &HashMap::new(), Analyzer::DEFAULT);
+        assert_eq!(got, sentences[1].start..sentences[2].end);
     }
 
     #[test]
