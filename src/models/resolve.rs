@@ -205,7 +205,7 @@ impl Resolver {
             Err(e) => reasons.push(format!("  {}: {e}", Source::HubDownload)),
         }
         ui.note(format!(
-            "the Hugging Face Hub is not reachable ({}); using the offline bundle",
+            "no download from the Hugging Face Hub ({}); using the offline bundle",
             reasons[0].trim()
         ));
         let target = self.project_roots[0].join(&spec.name);
