@@ -530,9 +530,11 @@ mod tests {
                 .filter(|hit| want.contains(hit))
                 .count();
         }
-        // Approximate, but a broken filter or aggregation would find far fewer.
+        // Approximate, and the graph differs from run to run: 150 runs found 41 to 50 (two
+        // below 45). A filter applied after the search, or a broken aggregation, finds at
+        // most a handful.
         assert!(
-            found_by_graph >= 45,
+            found_by_graph >= 35,
             "filtered graph search found {found_by_graph} of 50"
         );
 
