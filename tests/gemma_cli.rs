@@ -1,6 +1,7 @@
 //! `akapit` with `--model embeddinggemma-300m` on the seeds: the index remembers the
 //! model and `ask` uses it; the quality bar holds; Matryoshka `--dims` is recorded,
-//! checked, and changing it (or the model) embeds again. The model is fetched into the project's `models/` like the default one.
+//! checked, and changing it (or the model) embeds again. The model is fetched into the
+//! project's `models/` like the default one.
 
 mod common;
 
