@@ -181,15 +181,7 @@ pub fn build(request: Request, embedder: &mut dyn EmbedderSource, ui: &Ui) -> Re
     for doc in &pending {
         let mut passages = Vec::with_capacity(doc.passages.len());
         for (p, spans) in &doc.passages {
-            let windows = spans
-                .iter()
-                .zip(vectors.by_ref())
-                .map(|(span, vector)| NewWindow {
-                    start: span.start as u32,
-                    end: span.end as u32,
-                    vector,
-                })
-                .collect();
+            let windows = NewWindow::zip(spans, &mut vectors);
             passages.push(NewPassage {
                 paragraph: p.paragraph,
                 start_line: p.start_line,

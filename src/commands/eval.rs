@@ -226,15 +226,7 @@ fn corpus_index(
         vec![fingerprint],
     )?;
     for ((record, text), spans) in data.corpus.iter().zip(passages).zip(windows) {
-        let windows = spans
-            .iter()
-            .zip(vectors.by_ref())
-            .map(|(s, vector)| NewWindow {
-                start: s.start as u32,
-                end: s.end as u32,
-                vector,
-            })
-            .collect();
+        let windows = NewWindow::zip(&spans, &mut vectors);
         let passage = NewPassage {
             paragraph: 1,
             start_line: 1,

@@ -90,10 +90,9 @@ fn list(ctx: &Context) -> Result<Outcome> {
         return Ok(Outcome::Found);
     }
     let mut text = String::new();
-    for m in &models {
-        let bundle_name = registry::find(&m.name)
-            .map(bundle::bundle_name)
-            .unwrap_or_default();
+    // `models` follows the registry's order.
+    for (spec, m) in registry::all().iter().zip(&models) {
+        let bundle_name = bundle::bundle_name(spec);
         let truncations: String = m.matryoshka_dims.iter().map(|d| format!("|{d}")).collect();
         text.push_str(&format!(
             "{}{}  ({}{truncations} dims, up to {} tokens, licence {})\n",

@@ -7,14 +7,19 @@ use crate::error::{Error, Result};
 use crate::output::display_path;
 use crate::store::Index;
 
-/// The indexed document a user's path refers to: the same file, or a unique path suffix.
-pub fn find_document(index: &Index, given: &Path) -> Result<String> {
-    let docs: Vec<&str> = index
+/// The stored path of every indexed document.
+fn indexed_paths(index: &Index) -> Vec<&str> {
+    index
         .manifest()
         .documents
         .iter()
         .map(|d| d.path.as_str())
-        .collect();
+        .collect()
+}
+
+/// The indexed document a user's path refers to: the same file, or a unique path suffix.
+pub fn find_document(index: &Index, given: &Path) -> Result<String> {
+    let docs = indexed_paths(index);
     if let Ok(canonical) = given.canonicalize() {
         if let Some(doc) = docs.iter().find(|d| Path::new(d) == canonical) {
             return Ok(doc.to_string());
@@ -45,12 +50,7 @@ pub fn find_document(index: &Index, given: &Path) -> Result<String> {
 /// it), or a glob matched against the path as shown and as stored. Each pattern must match
 /// something, so a typo is an error rather than an empty result.
 pub fn documents_within(index: &Index, patterns: &[String]) -> Result<Vec<String>> {
-    let docs: Vec<&str> = index
-        .manifest()
-        .documents
-        .iter()
-        .map(|d| d.path.as_str())
-        .collect();
+    let docs = indexed_paths(index);
     let mut chosen: Vec<String> = Vec::new();
     for pattern in patterns {
         let matched: Vec<&str> = if pattern.contains(['*', '?', '[']) {

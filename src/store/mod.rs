@@ -35,6 +35,25 @@ pub struct NewWindow {
     pub vector: Vec<f32>,
 }
 
+impl NewWindow {
+    /// One window per span, taking the next vector from `vectors` for each (the vectors
+    /// of many passages' windows, embedded in one go, in span order).
+    pub fn zip(
+        spans: &[std::ops::Range<usize>],
+        vectors: &mut impl Iterator<Item = Vec<f32>>,
+    ) -> Vec<NewWindow> {
+        spans
+            .iter()
+            .zip(vectors)
+            .map(|(span, vector)| NewWindow {
+                start: span.start as u32,
+                end: span.end as u32,
+                vector,
+            })
+            .collect()
+    }
+}
+
 /// A passage handed to a build, with its embedded windows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewPassage {
