@@ -146,7 +146,11 @@ fn par_rows(out: &mut [f32], row_len: usize, work: impl Fn(usize, &mut [f32]) + 
     });
 }
 
-fn contiguous_f32<'a>(storage: &'a CpuStorage, layout: &Layout, op: &str) -> Result<&'a [f32]> {
+pub(super) fn contiguous_f32<'a>(
+    storage: &'a CpuStorage,
+    layout: &Layout,
+    op: &str,
+) -> Result<&'a [f32]> {
     let data = match storage {
         CpuStorage::F32(data) => data.as_slice(),
         _ => bail!("{op}: only f32 is supported"),

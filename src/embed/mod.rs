@@ -3,6 +3,7 @@
 //! CPU). Inputs longer than the model's window are split into windows and their means
 //! combined by length, never truncated; similar-length windows are batched together.
 
+pub mod bf16;
 pub mod gemma;
 pub mod kernels;
 pub mod linear;
