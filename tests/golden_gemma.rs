@@ -1,13 +1,15 @@
 //! EmbeddingGemma-300m in akapit against a float64 numpy forward pass of the same
 //! checkpoint (`tests/golden/make_gemma_golden.py`, run by `make_gemma_golden.sh`):
 //! token ids identical, embeddings with cosine >= 0.999, and the model card's example
-//! similarities within 0.002 of the published values.
+//! similarities within 0.002 of the published values, in f32 and in the bf16 products
+//! `--precision auto` uses on CPUs with AVX512-BF16.
 
 mod common;
 
 use std::sync::OnceLock;
 
-use akapit::embed::{Embedder, Model, Role};
+use akapit::embed::linear::Products;
+use akapit::embed::{Embedder, Model, Precision, Role};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -42,11 +44,18 @@ fn golden() -> &'static Golden {
     })
 }
 
-/// One model for the whole binary: loading it costs seconds.
-fn model() -> &'static Model {
-    static MODEL: OnceLock<Model> = OnceLock::new();
-    MODEL.get_or_init(|| Model::load(common::gemma_model()).expect("Gemma loads"))
+/// One model per precision for the whole binary: loading it costs seconds.
+fn model(precision: Precision) -> &'static Model {
+    static AUTO: OnceLock<Model> = OnceLock::new();
+    static F32: OnceLock<Model> = OnceLock::new();
+    let cell = match precision {
+        Precision::Auto => &AUTO,
+        Precision::F32 => &F32,
+    };
+    cell.get_or_init(|| Model::load(common::gemma_model(), precision).expect("Gemma loads"))
 }
+
+const PRECISIONS: [Precision; 2] = [Precision::F32, Precision::Auto];
 
 fn role(case: &Case) -> Role {
     if case.role == "query" {
@@ -69,17 +78,19 @@ fn model_card_example_gives_the_published_similarities() {
     if !common::gemma_tests_enabled() {
         return;
     }
-    let model = model();
-    let card = &golden().model_card;
-    let query = model.embed_one(&card.query, Role::Query).unwrap();
-    let documents: Vec<&str> = card.documents.iter().map(String::as_str).collect();
-    let vectors = model.embed(&documents, Role::Passage, &mut |_| {}).unwrap();
-    let similarities: Vec<f32> = vectors.iter().map(|d| dot(&query, d)).collect();
-    for (ours, published) in similarities.iter().zip(MODEL_CARD_SIMILARITIES) {
-        assert!(
-            (ours - published).abs() <= 0.002,
-            "similarities {similarities:?}, model card {MODEL_CARD_SIMILARITIES:?}"
-        );
+    for precision in PRECISIONS {
+        let model = model(precision);
+        let card = &golden().model_card;
+        let query = model.embed_one(&card.query, Role::Query).unwrap();
+        let documents: Vec<&str> = card.documents.iter().map(String::as_str).collect();
+        let vectors = model.embed(&documents, Role::Passage, &mut |_| {}).unwrap();
+        let similarities: Vec<f32> = vectors.iter().map(|d| dot(&query, d)).collect();
+        for (ours, published) in similarities.iter().zip(MODEL_CARD_SIMILARITIES) {
+            assert!(
+                (ours - published).abs() <= 0.002,
+                "{precision:?}: similarities {similarities:?}, model card {MODEL_CARD_SIMILARITIES:?}"
+            );
+        }
     }
 }
 
@@ -88,7 +99,7 @@ fn token_ids_match_the_reference_tokenizer() {
     if !common::gemma_tests_enabled() {
         return;
     }
-    let model = model();
+    let model = model(Precision::Auto);
     for case in &golden().cases {
         let ours = model.token_ids(&case.text, role(case)).expect("tokenizes");
         assert_eq!(ours, case.ids, "token ids differ for {:?}", case.text);
@@ -101,28 +112,32 @@ fn embeddings_match_the_reference_in_padded_batches() {
     if !common::gemma_tests_enabled() {
         return;
     }
-    let model = model();
-    for wanted in [Role::Query, Role::Passage] {
-        let cases: Vec<&Case> = golden()
-            .cases
-            .iter()
-            .filter(|c| role(c) == wanted)
-            .collect();
-        assert!(!cases.is_empty());
-        let texts: Vec<&str> = cases.iter().map(|c| c.text.as_str()).collect();
-        let vectors = model.embed(&texts, wanted, &mut |_| {}).expect("embeds");
-        for (case, ours) in cases.iter().zip(&vectors) {
-            assert_eq!(ours.len(), 768);
-            let c = cosine(ours, &case.embedding);
-            // 0.999 is the bar. Past the local window it is much higher, or a wrong window
-            // would pass: on the 1,208-token case the `< 512` rule gives 0.9888, windows of
-            // radius 255 and 257 give 0.999994 and 0.99997; akapit's gives 1.0000004.
-            let bar = if case.ids.len() > 257 {
-                0.999999
-            } else {
-                0.999
-            };
-            assert!(c >= bar, "cosine {c:.7} for {:?}", case.text);
+    for precision in PRECISIONS {
+        let model = model(precision);
+        for wanted in [Role::Query, Role::Passage] {
+            let cases: Vec<&Case> = golden()
+                .cases
+                .iter()
+                .filter(|c| role(c) == wanted)
+                .collect();
+            assert!(!cases.is_empty());
+            let texts: Vec<&str> = cases.iter().map(|c| c.text.as_str()).collect();
+            let vectors = model.embed(&texts, wanted, &mut |_| {}).expect("embeds");
+            for (case, ours) in cases.iter().zip(&vectors) {
+                assert_eq!(ours.len(), 768);
+                let c = cosine(ours, &case.embedding);
+                // 0.999 is the bar. In f32, past the local window it is much higher, or a
+                // wrong window would pass: on the 1,208-token case the `< 512` rule gives
+                // 0.9888, windows of radius 255 and 257 give 0.999994 and 0.99997;
+                // akapit's gives 1.0000004. bf16 products give 0.99998 to 0.999996 on
+                // every case, so 0.9999 catches a kernel that is off.
+                let bar = match model.products() {
+                    Products::F32 if case.ids.len() > 257 => 0.999999,
+                    Products::F32 => 0.999,
+                    Products::Bf16 => 0.9999,
+                };
+                assert!(c >= bar, "{precision:?}: cosine {c:.7} for {:?}", case.text);
+            }
         }
     }
 }
@@ -132,7 +147,7 @@ fn the_long_case_crosses_the_sliding_window_in_one_sequence() {
     if !common::gemma_tests_enabled() {
         return;
     }
-    let model = model();
+    let model = model(Precision::Auto);
     let case = golden()
         .cases
         .iter()
@@ -146,10 +161,10 @@ fn matryoshka_truncation_is_the_renormalised_prefix() {
     if !common::gemma_tests_enabled() {
         return;
     }
-    let full = model();
+    let full = model(Precision::Auto);
     let case = &golden().cases[0];
     let whole = full.embed_one(&case.text, role(case)).unwrap();
-    let small = Model::load(common::gemma_model())
+    let small = Model::load(common::gemma_model(), Precision::Auto)
         .unwrap()
         .with_dims(256)
         .unwrap();
@@ -158,4 +173,18 @@ fn matryoshka_truncation_is_the_renormalised_prefix() {
     assert_eq!(truncated.len(), 256);
     assert!((dot(&truncated, &truncated) - 1.0).abs() < 1e-5);
     assert!(cosine(&truncated, &whole[..256]) > 0.99999);
+}
+
+#[test]
+fn auto_precision_uses_bf16_products_exactly_where_the_cpu_has_them() {
+    if !common::gemma_tests_enabled() {
+        return;
+    }
+    let expected = if akapit::embed::bf16::supported() {
+        Products::Bf16
+    } else {
+        Products::F32
+    };
+    assert_eq!(model(Precision::Auto).products(), expected);
+    assert_eq!(model(Precision::F32).products(), Products::F32);
 }

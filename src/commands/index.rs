@@ -72,7 +72,11 @@ pub fn run(ctx: &Context, args: IndexArgs) -> Result<Outcome> {
         analyzer: Analyzer::DEFAULT,
         rebuild: args.rebuild,
     };
-    let report = build::build(request, &mut LazyModel::new(located, dims), &ctx.ui)?;
+    let report = build::build(
+        request,
+        &mut LazyModel::new(located, dims, ctx.precision),
+        &ctx.ui,
+    )?;
     let m = &report.manifest;
     let seconds = started.elapsed().as_secs_f64();
     if ctx.json {

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 use crate::build;
 use crate::cli::{Cli, Command};
-use crate::embed::{Embedder, Model};
+use crate::embed::{Embedder, Model, Precision};
 use crate::error::{Error, Outcome, Result};
 use crate::models::{registry, Located, ModelSpec, Resolver};
 use crate::search::analyze::Analyzer;
@@ -42,6 +42,7 @@ pub struct Context {
     pub json: bool,
     pub ui: Ui,
     pub resolver: Resolver,
+    pub precision: Precision,
 }
 
 impl Context {
@@ -52,6 +53,7 @@ impl Context {
             json: g.json,
             ui: Ui::new(g.quiet),
             resolver: Resolver::new(g.model_dir.clone(), &g.index),
+            precision: g.precision,
         }
     }
 
@@ -86,7 +88,11 @@ impl Context {
             analyzer: Analyzer::DEFAULT,
             rebuild: false,
         };
-        build::build(request, &mut LazyModel::new(located, spec.dims), &self.ui)?;
+        build::build(
+            request,
+            &mut LazyModel::new(located, spec.dims, self.precision),
+            &self.ui,
+        )?;
         self.open_index()?.ok_or_else(|| {
             Error::Usage(format!(
                 "the index in {} was not written",
@@ -116,7 +122,9 @@ impl Context {
             ))
         })?;
         manifest.check_model(&spec.name, &sha256, dims)?;
-        Ok(Box::leak(Box::new(Model::load(&located)?.with_dims(dims)?)))
+        Ok(Box::leak(Box::new(
+            Model::load(&located, self.precision)?.with_dims(dims)?,
+        )))
     }
 }
 
@@ -140,14 +148,16 @@ pub fn passage_tokens(spec: &ModelSpec) -> usize {
 pub struct LazyModel {
     located: Located,
     dims: usize,
+    precision: Precision,
     model: Option<Model>,
 }
 
 impl LazyModel {
-    pub fn new(located: Located, dims: usize) -> Self {
+    pub fn new(located: Located, dims: usize, precision: Precision) -> Self {
         LazyModel {
             located,
             dims,
+            precision,
             model: None,
         }
     }
@@ -157,7 +167,7 @@ impl build::EmbedderSource for LazyModel {
     fn get(&mut self) -> Result<&dyn Embedder> {
         let model = match self.model.take() {
             Some(model) => model,
-            None => Model::load(&self.located)?.with_dims(self.dims)?,
+            None => Model::load(&self.located, self.precision)?.with_dims(self.dims)?,
         };
         Ok(self.model.insert(model))
     }

@@ -22,7 +22,7 @@ use candle_nn::VarBuilder;
 use serde::Deserialize;
 
 use super::kernels;
-use super::linear::Linear;
+use super::linear::{Linear, Products};
 use super::mmap_table::{MappedTable, Weights};
 use super::Error;
 
@@ -191,7 +191,9 @@ pub struct Gemma {
 }
 
 impl Gemma {
-    pub fn load(dir: &Path) -> Result<Self, Error> {
+    /// `products` applies to the 24 layers; the folded head, run once per sequence,
+    /// stays in f32.
+    pub fn load(dir: &Path, products: Products) -> Result<Self, Error> {
         let config = Config::load(dir)?;
         let device = Device::Cpu;
         let weights = Weights::open(
@@ -213,7 +215,7 @@ impl Gemma {
             config.hidden_size,
         )
         .map_err(|e| Error::model(&dir.join("3_Dense"), e))?;
-        Self::build(config, weights.table, head, weights.vb, device)
+        Self::build(config, weights.table, head, weights.vb, device, products)
             .map_err(|e| Error::model(&weights.path, e))
     }
 
@@ -223,6 +225,7 @@ impl Gemma {
         head: Linear,
         vb: VarBuilder,
         device: Device,
+        products: Products,
     ) -> candle_core::Result<Self> {
         let h = config.hidden_size;
         let eps = config.rms_norm_eps;
@@ -250,8 +253,14 @@ impl Gemma {
                             ],
                             h,
                             false,
+                            products,
                         )?,
-                        o_proj: Linear::load_no_bias(att.pp("o_proj"), heads * head_dim, h)?,
+                        o_proj: Linear::load_no_bias(
+                            att.pp("o_proj"),
+                            heads * head_dim,
+                            h,
+                            products,
+                        )?,
                         q_norm: RmsNorm::load(att.pp("q_norm"), head_dim, eps)?,
                         k_norm: RmsNorm::load(att.pp("k_norm"), head_dim, eps)?,
                         heads,
@@ -264,8 +273,9 @@ impl Gemma {
                             &[(mlp.pp("gate_proj"), ff), (mlp.pp("up_proj"), ff)],
                             h,
                             false,
+                            products,
                         )?,
-                        down_proj: Linear::load_no_bias(mlp.pp("down_proj"), ff, h)?,
+                        down_proj: Linear::load_no_bias(mlp.pp("down_proj"), ff, h, products)?,
                     },
                     input_layernorm: RmsNorm::load(l.pp("input_layernorm"), h, eps)?,
                     post_attention_layernorm: RmsNorm::load(
@@ -302,7 +312,7 @@ impl Gemma {
 
     /// Size of the output embedding.
     pub fn output_size(&self) -> usize {
-        self.head.weight_t().dims()[1]
+        self.head.outputs()
     }
 
     pub fn max_positions(&self) -> usize {

@@ -1,30 +1,67 @@
 //! `x · Wᵀ (+ b)` over the last dimension as one 2-D matrix product, shared by the
-//! encoders. `Wᵀ` is stored transposed once at load: gemm packs the right-hand matrix on
-//! every call, and packing a strided transposed view was a third of a query's time.
+//! encoders. In f32, `Wᵀ` is stored transposed once at load: gemm packs the right-hand
+//! matrix on every call, and packing a strided transposed view was a third of a query's
+//! time. In bf16 ([`Products::Bf16`]) the weights are packed once for `super::bf16`.
 
 use candle_core::{Result, Tensor};
 use candle_nn::VarBuilder;
 
+use super::bf16::PackedBf16;
+
+/// The arithmetic of a layer's products.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Products {
+    F32,
+    /// Inputs rounded to bf16, sums in f32 (`super::bf16`).
+    Bf16,
+}
+
 pub struct Linear {
-    /// `Wᵀ`, `[inputs, outputs]`.
-    weight_t: Tensor,
+    weight: Weight,
     bias: Option<Tensor>,
+}
+
+enum Weight {
+    /// `Wᵀ`, `[inputs, outputs]`.
+    F32(Tensor),
+    Bf16(PackedBf16),
+}
+
+impl std::fmt::Display for Products {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Products::F32 => "f32",
+            Products::Bf16 => "bf16",
+        })
+    }
 }
 
 impl Linear {
     /// `weight` `[outputs, inputs]` and `bias` `[outputs]`.
     pub fn load(vb: VarBuilder, inputs: usize, outputs: usize) -> Result<Self> {
-        Self::stacked(&[(vb, outputs)], inputs, true)
+        Self::stacked(&[(vb, outputs)], inputs, true, Products::F32)
     }
 
     /// `weight` only.
-    pub fn load_no_bias(vb: VarBuilder, inputs: usize, outputs: usize) -> Result<Self> {
-        Self::stacked(&[(vb, outputs)], inputs, false)
+    pub fn load_no_bias(
+        vb: VarBuilder,
+        inputs: usize,
+        outputs: usize,
+        products: Products,
+    ) -> Result<Self> {
+        Self::stacked(&[(vb, outputs)], inputs, false, products)
     }
 
     /// Several layers with the same input computed as one product, outputs side by side
-    /// in the order given (e.g. Q, K and V).
-    pub fn stacked(parts: &[(VarBuilder, usize)], inputs: usize, bias: bool) -> Result<Self> {
+    /// in the order given (e.g. Q, K and V). `Products::Bf16` falls back to f32 on a CPU
+    /// without AVX512-BF16.
+    pub fn stacked(
+        parts: &[(VarBuilder, usize)],
+        inputs: usize,
+        bias: bool,
+        products: Products,
+    ) -> Result<Self> {
         let weights = parts
             .iter()
             .map(|(vb, outputs)| vb.get((*outputs, inputs), "weight"))
@@ -38,27 +75,42 @@ impl Linear {
         } else {
             None
         };
-        Ok(Linear {
-            weight_t: Tensor::cat(&weights, 0)?.t()?.contiguous()?,
-            bias,
-        })
+        let weight = Tensor::cat(&weights, 0)?;
+        let packed = match products {
+            Products::Bf16 => {
+                let outputs = weight.dims2()?.0;
+                PackedBf16::pack(&weight.flatten_all()?.to_vec1()?, inputs, outputs)
+            }
+            Products::F32 => None,
+        };
+        let weight = match packed {
+            Some(packed) => Weight::Bf16(packed),
+            None => Weight::F32(weight.t()?.contiguous()?),
+        };
+        Ok(Linear { weight, bias })
     }
 
     /// From a ready `Wᵀ` `[inputs, outputs]`.
     pub fn from_transposed(weight_t: Tensor) -> Result<Self> {
         Ok(Linear {
-            weight_t: weight_t.contiguous()?,
+            weight: Weight::F32(weight_t.contiguous()?),
             bias: None,
         })
     }
 
-    pub fn weight_t(&self) -> &Tensor {
-        &self.weight_t
+    pub fn outputs(&self) -> usize {
+        match &self.weight {
+            Weight::F32(weight_t) => weight_t.dims()[1],
+            Weight::Bf16(packed) => packed.outputs(),
+        }
     }
 
     /// `x` is `[rows, inputs]`.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let y = x.matmul(&self.weight_t)?;
+        let y = match &self.weight {
+            Weight::F32(weight_t) => x.matmul(weight_t)?,
+            Weight::Bf16(packed) => x.contiguous()?.apply_op1_no_bwd(packed)?,
+        };
         match &self.bias {
             Some(bias) => y.broadcast_add(bias),
             None => Ok(y),

@@ -21,6 +21,7 @@ use candle_core::{Tensor, D};
 
 use crate::models::{Architecture, Located, ModelSpec};
 use gemma::Gemma;
+use linear::Products;
 use tokenize::TextTokenizer;
 use xlm_roberta::XlmRoberta;
 
@@ -46,6 +47,18 @@ impl Error {
             detail: detail.to_string(),
         }
     }
+}
+
+/// How an encoder multiplies its activations by its weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Precision {
+    /// bf16 inputs with f32 sums where the CPU has AVX512-BF16 and the model has been
+    /// checked against its golden file in bf16 (EmbeddingGemma: cosine >= 0.99998); f32
+    /// otherwise.
+    #[default]
+    Auto,
+    /// f32 throughout.
+    F32,
 }
 
 /// Questions and passages get different prompts.
@@ -125,6 +138,7 @@ pub struct Model {
     spec: &'static ModelSpec,
     tokenizer: TextTokenizer,
     encoder: Encoder,
+    products: Products,
     /// Vector size: the model's, or a Matryoshka truncation of it.
     dims: usize,
     bos: u32,
@@ -134,13 +148,17 @@ pub struct Model {
 
 impl Model {
     /// Loads tokenizer and weights; the tokenizer (the slower part) loads on its own thread.
-    pub fn load(located: &Located) -> Result<Model, Error> {
+    pub fn load(located: &Located, precision: Precision) -> Result<Model, Error> {
         let spec = located.spec;
         let dir = located.dir.clone();
         let tokenizer = std::thread::spawn(move || TextTokenizer::load(&dir));
+        let products = match (spec.architecture, precision) {
+            (Architecture::Gemma3Encoder, Precision::Auto) if bf16::supported() => Products::Bf16,
+            _ => Products::F32,
+        };
         let encoder = match spec.architecture {
             Architecture::XlmRoberta => Encoder::XlmRoberta(XlmRoberta::load(&located.dir)?),
-            Architecture::Gemma3Encoder => Encoder::Gemma(Gemma::load(&located.dir)?),
+            Architecture::Gemma3Encoder => Encoder::Gemma(Gemma::load(&located.dir, products)?),
         };
         let hidden = encoder.output_size();
         if hidden != spec.dims {
@@ -166,6 +184,7 @@ impl Model {
             pad: tokenizer.token_id(pad)?,
             tokenizer,
             encoder,
+            products,
             dims: spec.dims,
         })
     }
@@ -175,6 +194,11 @@ impl Model {
     pub fn with_dims(mut self, dims: usize) -> Result<Model, Error> {
         self.dims = self.spec.check_dims(dims).map_err(Error::Dims)?;
         Ok(self)
+    }
+
+    /// The arithmetic its layers' products use.
+    pub fn products(&self) -> Products {
+        self.products
     }
 
     pub fn spec(&self) -> &'static ModelSpec {

@@ -12,7 +12,7 @@ use candle_nn::{LayerNorm, VarBuilder};
 use serde::Deserialize;
 
 use super::kernels;
-use super::linear::Linear;
+use super::linear::{Linear, Products};
 use super::mmap_table::{MappedTable, Weights};
 use super::Error;
 
@@ -139,6 +139,7 @@ impl XlmRoberta {
                             &["self.query", "self.key", "self.value"].map(|n| (att.pp(n), h)),
                             h,
                             true,
+                            Products::F32,
                         )?,
                         heads,
                         head_dim: h / heads,
