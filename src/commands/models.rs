@@ -21,6 +21,8 @@ struct ModelJson {
     /// Sizes the vectors can be truncated to (`index --dims`).
     matryoshka_dims: Vec<usize>,
     bundle: Vec<String>,
+    /// `f32` or `bf16`: the arithmetic of its products here, with this `--precision`.
+    products: String,
     sources: Vec<SourceJson>,
     resolved: Option<String>,
 }
@@ -81,6 +83,7 @@ fn list(ctx: &Context) -> Result<Outcome> {
                 .iter()
                 .map(|w| w.requirement.clone())
                 .collect(),
+            products: ctx.precision.products(spec.architecture).to_string(),
             sources,
             resolved,
         });
@@ -95,11 +98,12 @@ fn list(ctx: &Context) -> Result<Outcome> {
         let bundle_name = bundle::bundle_name(spec);
         let truncations: String = m.matryoshka_dims.iter().map(|d| format!("|{d}")).collect();
         text.push_str(&format!(
-            "{}{}  ({}{truncations} dims, up to {} tokens, licence {})\n",
+            "{}{}  ({}{truncations} dims, up to {} tokens, {} products, licence {})\n",
             m.name,
             if m.default { " [default]" } else { "" },
             m.dims,
             m.max_tokens,
+            m.products,
             m.license
         ));
         if let Some(notice) = &m.notice {

@@ -61,6 +61,16 @@ pub enum Precision {
     F32,
 }
 
+impl Precision {
+    /// The arithmetic a model's layers use with this setting on this CPU.
+    pub fn products(self, architecture: Architecture) -> Products {
+        match (architecture, self) {
+            (Architecture::Gemma3Encoder, Precision::Auto) if bf16::supported() => Products::Bf16,
+            _ => Products::F32,
+        }
+    }
+}
+
 /// Questions and passages get different prompts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -152,10 +162,7 @@ impl Model {
         let spec = located.spec;
         let dir = located.dir.clone();
         let tokenizer = std::thread::spawn(move || TextTokenizer::load(&dir));
-        let products = match (spec.architecture, precision) {
-            (Architecture::Gemma3Encoder, Precision::Auto) if bf16::supported() => Products::Bf16,
-            _ => Products::F32,
-        };
+        let products = precision.products(spec.architecture);
         let encoder = match spec.architecture {
             Architecture::XlmRoberta => Encoder::XlmRoberta(XlmRoberta::load(&located.dir)?),
             Architecture::Gemma3Encoder => Encoder::Gemma(Gemma::load(&located.dir, products)?),
@@ -357,6 +364,26 @@ pub fn mean_pool(hidden: &Tensor, lengths: &[usize]) -> candle_core::Result<Tens
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_gemma_under_auto_on_a_bf16_cpu_multiplies_in_bf16() {
+        let gemma_auto = if bf16::supported() {
+            Products::Bf16
+        } else {
+            Products::F32
+        };
+        assert_eq!(
+            Precision::Auto.products(Architecture::Gemma3Encoder),
+            gemma_auto
+        );
+        assert_eq!(
+            Precision::F32.products(Architecture::Gemma3Encoder),
+            Products::F32
+        );
+        for precision in [Precision::Auto, Precision::F32] {
+            assert_eq!(precision.products(Architecture::XlmRoberta), Products::F32);
+        }
+    }
 
     #[test]
     fn windows_split_without_overlap_and_wrap_each() {
