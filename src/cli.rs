@@ -50,8 +50,8 @@ pub struct Global {
     pub quiet: bool,
 
     /// Arithmetic of the encoder's matrix products: `auto` uses bf16 inputs with f32 sums
-    /// for EmbeddingGemma on CPUs with AVX512-BF16 (about 2× faster, cosine >= 0.99998 to
-    /// f32), `f32` never does.
+    /// for EmbeddingGemma on CPUs with AVX512-BF16 (about 2× faster; cosine >= 0.99998 to
+    /// a float64 reference), `f32` never does.
     #[arg(
         long,
         global = true,

@@ -17,6 +17,15 @@ pub enum Products {
     Bf16,
 }
 
+impl std::fmt::Display for Products {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Products::F32 => "f32",
+            Products::Bf16 => "bf16",
+        })
+    }
+}
+
 pub struct Linear {
     weight: Weight,
     bias: Option<Tensor>,
@@ -26,15 +35,6 @@ enum Weight {
     /// `Wᵀ`, `[inputs, outputs]`.
     F32(Tensor),
     Bf16(PackedBf16),
-}
-
-impl std::fmt::Display for Products {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Products::F32 => "f32",
-            Products::Bf16 => "bf16",
-        })
-    }
 }
 
 impl Linear {
