@@ -9,8 +9,7 @@ use candle_nn::VarBuilder;
 use super::bf16::PackedBf16;
 
 /// The arithmetic of a layer's products.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Products {
     F32,
     /// Inputs rounded to bf16, sums in f32 (`super::bf16`).
