@@ -5,6 +5,7 @@
 mod common;
 
 use akapit::embed::{Embedder, Model, Precision, Role};
+use common::cosine;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -32,13 +33,6 @@ fn role(case: &Case) -> Role {
     } else {
         Role::Passage
     }
-}
-
-fn cosine(a: &[f32], b: &[f32]) -> f32 {
-    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
-    let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
-    let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
-    dot / (na * nb)
 }
 
 #[test]

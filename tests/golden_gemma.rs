@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 
 use akapit::embed::linear::Products;
 use akapit::embed::{Embedder, Model, Precision, Role};
+use common::{cosine, dot};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -63,14 +64,6 @@ fn role(case: &Case) -> Role {
     } else {
         Role::Passage
     }
-}
-
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
-
-fn cosine(a: &[f32], b: &[f32]) -> f32 {
-    dot(a, b) / (dot(a, a).sqrt() * dot(b, b).sqrt())
 }
 
 #[test]

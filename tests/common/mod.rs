@@ -58,3 +58,13 @@ pub fn gemma_tests_enabled() -> bool {
     }
     enabled
 }
+
+/// Dot product of two vectors of the same length.
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// Cosine similarity (the golden tests' measure of agreement with a reference).
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    dot(a, b) / (dot(a, a).sqrt() * dot(b, b).sqrt())
+}
