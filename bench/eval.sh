@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduces the retrieval tables in the README: every set in ../shared/eval, every mode,
+# Reproduces the retrieval tables in the README: every set in eval/, every mode,
 # then the keyword analyzers (lexical mode) and a fusion grid (hybrid mode) that chose the
 # defaults. Embedded corpora are kept in bench/out/eval-cache, so reruns only rank.
 #   bash bench/eval.sh [MODEL]        (default multilingual-e5-small)
@@ -14,7 +14,7 @@ akapit=${CARGO_TARGET_DIR:-target}/release/akapit
 
 for set in $sets; do
     echo "== $set: all modes ($model)"
-    "$akapit" eval "../shared/eval/$set" --model "$model" --quiet \
+    "$akapit" eval "eval/$set" --model "$model" --quiet \
         --keep-index "$out/eval-cache/$set-$model" --json > "$out/$set-$model.json"
     python3 - "$out/$set-$model.json" <<'PY'
 import json, sys
@@ -28,7 +28,7 @@ if [ "$model" = multilingual-e5-small ]; then
     for set in $sets; do
         echo "== $set: analyzers (lexical nDCG@10)"
         for analyzer in plain snowball-polish prefix5 prefix6 prefix7; do
-            "$akapit" eval "../shared/eval/$set" --mode lexical --analyzer "$analyzer" --quiet \
+            "$akapit" eval "eval/$set" --mode lexical --analyzer "$analyzer" --quiet \
                 --keep-index "$out/eval-cache/$set-$model" --json |
                 python3 -c "import json,sys; r=json.load(sys.stdin); print('  $analyzer', round(r['results'][0]['ndcg@10'], 4))"
         done
@@ -36,7 +36,7 @@ if [ "$model" = multilingual-e5-small ]; then
     for set in $sets; do
         echo "== $set: fusion (hybrid nDCG@10)"
         for fusion in rrf:60:1:0 rrf:60:1:1 rrf:60:1:2 rrf:60:1:3 rrf:60:0.5:2 rrf:20:1:2 convex:10:0.3:2 convex:10:0.3:4 convex:10:0.4:4 convex:5:0.3:3; do
-            "$akapit" eval "../shared/eval/$set" --mode hybrid --fusion "$fusion" --quiet \
+            "$akapit" eval "eval/$set" --mode hybrid --fusion "$fusion" --quiet \
                 --keep-index "$out/eval-cache/$set-$model" --json |
                 python3 -c "import json,sys; r=json.load(sys.stdin); print('  $fusion', round(r['results'][0]['ndcg@10'], 4))"
         done
