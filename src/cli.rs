@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::embed::Precision;
-use crate::search::analyze::Analyzer;
 use crate::search::hybrid::Fusion;
 use crate::search::Mode;
+use crate::text::Analyzer;
 
 /// Offline semantic search over your articles, in Polish and English.
 ///

@@ -1,6 +1,8 @@
 //! The `akapit` binary: parse arguments, run the command, map the result to an exit
 //! code (0 found, 1 nothing found, 2 error). Everything else lives in the library.
 
+#![deny(unsafe_code)]
+
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -18,7 +20,7 @@ fn main() -> ExitCode {
         Ok(outcome) => ExitCode::from(outcome.exit_code()),
         Err(error) => {
             eprintln!("akapit: error: {error}");
-            ExitCode::from(akapit::error::ERROR_EXIT)
+            ExitCode::from(akapit::commands::ERROR_EXIT)
         }
     }
 }

@@ -9,10 +9,8 @@ use common::project::{stderr, texts, Project, QUALITY};
 use serde_json::Value;
 
 #[test]
+#[cfg_attr(akapit_skip_gemma, ignore = "AKAPIT_TEST_GEMMA=0")]
 fn gemma_index_answers_the_quality_bar_and_is_remembered() {
-    if !common::gemma_tests_enabled() {
-        return;
-    }
     let project = Project::with_gemma();
     let out = project.run(&["index", "--model", common::GEMMA, "--quiet", "--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -38,10 +36,8 @@ fn gemma_index_answers_the_quality_bar_and_is_remembered() {
 }
 
 #[test]
+#[cfg_attr(akapit_skip_gemma, ignore = "AKAPIT_TEST_GEMMA=0")]
 fn matryoshka_dims_are_recorded_and_checked() {
-    if !common::gemma_tests_enabled() {
-        return;
-    }
     let project = Project::with_gemma();
     let small = project.path().join("small");
     std::fs::create_dir(&small).unwrap();

@@ -8,8 +8,8 @@ mod common;
 
 use std::sync::OnceLock;
 
-use akapit::embed::linear::Products;
 use akapit::embed::{Embedder, Model, Precision, Role};
+use akapit::models::Products;
 use common::{cosine, dot};
 use serde::Deserialize;
 
@@ -67,10 +67,8 @@ fn role(case: &Case) -> Role {
 }
 
 #[test]
+#[cfg_attr(akapit_skip_gemma, ignore = "AKAPIT_TEST_GEMMA=0")]
 fn model_card_example_gives_the_published_similarities() {
-    if !common::gemma_tests_enabled() {
-        return;
-    }
     for precision in PRECISIONS {
         let model = model(precision);
         let card = &golden().model_card;
@@ -88,10 +86,8 @@ fn model_card_example_gives_the_published_similarities() {
 }
 
 #[test]
+#[cfg_attr(akapit_skip_gemma, ignore = "AKAPIT_TEST_GEMMA=0")]
 fn token_ids_match_the_reference_tokenizer() {
-    if !common::gemma_tests_enabled() {
-        return;
-    }
     let model = model(Precision::Auto);
     for case in &golden().cases {
         let ours = model.token_ids(&case.text, role(case)).expect("tokenizes");
@@ -101,10 +97,8 @@ fn token_ids_match_the_reference_tokenizer() {
 }
 
 #[test]
+#[cfg_attr(akapit_skip_gemma, ignore = "AKAPIT_TEST_GEMMA=0")]
 fn embeddings_match_the_reference_in_padded_batches() {
-    if !common::gemma_tests_enabled() {
-        return;
-    }
     for precision in PRECISIONS {
         let model = model(precision);
         for wanted in [Role::Query, Role::Passage] {
@@ -136,10 +130,8 @@ fn embeddings_match_the_reference_in_padded_batches() {
 }
 
 #[test]
+#[cfg_attr(akapit_skip_gemma, ignore = "AKAPIT_TEST_GEMMA=0")]
 fn the_long_case_crosses_the_sliding_window_in_one_sequence() {
-    if !common::gemma_tests_enabled() {
-        return;
-    }
     let model = model(Precision::Auto);
     let case = golden()
         .cases
@@ -150,10 +142,8 @@ fn the_long_case_crosses_the_sliding_window_in_one_sequence() {
 }
 
 #[test]
+#[cfg_attr(akapit_skip_gemma, ignore = "AKAPIT_TEST_GEMMA=0")]
 fn matryoshka_truncation_is_the_renormalised_prefix() {
-    if !common::gemma_tests_enabled() {
-        return;
-    }
     let full = model(Precision::Auto);
     let case = &golden().cases[0];
     let whole = full.embed_one(&case.text, role(case)).unwrap();
@@ -169,11 +159,10 @@ fn matryoshka_truncation_is_the_renormalised_prefix() {
 }
 
 #[test]
+#[cfg_attr(akapit_skip_gemma, ignore = "AKAPIT_TEST_GEMMA=0")]
 fn auto_precision_uses_bf16_products_exactly_where_the_cpu_has_them() {
-    if !common::gemma_tests_enabled() {
-        return;
-    }
-    let expected = if akapit::embed::bf16::supported() {
+    // build.rs read the CPU's flags from /proc/cpuinfo, not with akapit's own detection.
+    let expected = if cfg!(akapit_cpu_avx512bf16) {
         Products::Bf16
     } else {
         Products::F32

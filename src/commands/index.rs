@@ -1,19 +1,20 @@
-//! `akapit index`: build or update the index from files and folders.
+//! `akapit index`: build or update the index from files and folders. `Plan` is the one
+//! place that decides what an index run means (model, vector size, roots), for `index`
+//! and for the first `ask` of a new project alike.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use serde::Serialize;
 
-use super::{
-    model_info, passage_tokens, print_json, print_text, Context, LazyModel, DEFAULT_CORPUS,
-};
-use crate::build;
+use super::{model_info, print_json, print_text, Context, Error, Outcome, Result, DEFAULT_CORPUS};
 use crate::cli::IndexArgs;
-use crate::error::{Error, Outcome, Result};
-use crate::models::registry;
-use crate::output::display_path;
-use crate::search::analyze::Analyzer;
+use crate::embed::LazyModel;
+use crate::ingest::display_path;
+use crate::models::{registry, ModelSpec};
+use crate::pipeline::{self, Input, Report, Request, Settings};
+use crate::store::Manifest;
+use crate::text::Analyzer;
 
 #[derive(Serialize)]
 struct IndexJson {
@@ -29,54 +30,87 @@ struct IndexJson {
     seconds: f64,
 }
 
+/// What an `index` run builds.
+pub struct Plan {
+    pub spec: &'static ModelSpec,
+    /// The vector size (the model's, or a Matryoshka truncation it supports).
+    pub dims: usize,
+    pub roots: Vec<PathBuf>,
+    pub rebuild: bool,
+}
+
+impl Plan {
+    /// What `akapit index [PATHS] [--model NAME] [--dims N]` means. Whatever is not given
+    /// comes from the index's manifest (read even when its data files are broken, so that
+    /// a rebuild keeps the user's folders and model), else from the defaults: `seeds/` and
+    /// the default model at its full size.
+    pub fn new(
+        ctx: &Context,
+        paths: Vec<PathBuf>,
+        model: Option<&str>,
+        dims: Option<usize>,
+        rebuild: bool,
+    ) -> Result<Plan> {
+        let previous = Manifest::read(&ctx.index_dir).ok().flatten();
+        let spec = match model.or(previous.as_ref().map(|m| m.model.name.as_str())) {
+            Some(name) => registry::get(name)?,
+            None => registry::default_model(),
+        };
+        let roots = if !paths.is_empty() {
+            paths
+        } else if let Some(previous) = previous.as_ref().filter(|m| !m.roots.is_empty()) {
+            previous.roots.iter().map(PathBuf::from).collect()
+        } else if PathBuf::from(DEFAULT_CORPUS).is_dir() {
+            vec![PathBuf::from(DEFAULT_CORPUS)]
+        } else {
+            return Err(Error::NoPaths);
+        };
+        // The vector size: as asked, else as before (same model), else the model's own.
+        let dims = match dims {
+            Some(dims) => spec.check_dims(dims)?,
+            None => previous
+                .as_ref()
+                .filter(|m| m.model.name == spec.name)
+                .and_then(|m| spec.check_dims(m.model.dims).ok())
+                .unwrap_or(spec.dims),
+        };
+        Ok(Plan {
+            spec,
+            dims,
+            roots,
+            rebuild,
+        })
+    }
+}
+
+/// Runs the pipeline for `plan`; the model is fetched if needed, and loaded only if
+/// something changed.
+pub fn build(ctx: &Context, plan: &Plan) -> Result<Report> {
+    let located = ctx.resolver.resolve(plan.spec, &ctx.ui)?;
+    let request = Request {
+        index_dir: &ctx.index_dir,
+        input: Input::Files(plan.roots.clone()),
+        settings: Settings {
+            model: model_info(&located, plan.dims)?,
+            passage_tokens: pipeline::passage_tokens(plan.spec.max_tokens),
+            analyzer: Analyzer::DEFAULT,
+        },
+        rebuild: plan.rebuild,
+    };
+    let model = LazyModel::new(located, ctx.precision, plan.dims);
+    Ok(pipeline::build(request, &model, &ctx.ui)?)
+}
+
 pub fn run(ctx: &Context, args: IndexArgs) -> Result<Outcome> {
     let started = Instant::now();
-    // A broken previous index must not stop a rebuild, so its manifest is only a hint.
-    let previous = ctx
-        .open_index()
-        .ok()
-        .flatten()
-        .map(|i| i.manifest().clone());
-    let name = args
-        .model
-        .clone()
-        .or_else(|| previous.as_ref().map(|m| m.model.name.clone()))
-        .unwrap_or_else(|| registry::default_model().name.clone());
-    let spec = registry::get(&name)?;
-    let roots = if !args.paths.is_empty() {
-        args.paths.clone()
-    } else if let Some(previous) = previous.as_ref().filter(|m| !m.roots.is_empty()) {
-        previous.roots.iter().map(PathBuf::from).collect()
-    } else if PathBuf::from(DEFAULT_CORPUS).is_dir() {
-        vec![PathBuf::from(DEFAULT_CORPUS)]
-    } else {
-        return Err(Error::Usage(format!(
-            "no paths given and no {DEFAULT_CORPUS}/ folder here; say what to index: akapit index PATH..."
-        )));
-    };
-    // The vector size: as asked, else as before (same model), else the model's own.
-    let dims = match args.dims {
-        Some(dims) => spec.check_dims(dims).map_err(Error::Usage)?,
-        None => previous
-            .as_ref()
-            .filter(|m| m.model.name == spec.name)
-            .and_then(|m| spec.check_dims(m.model.dims).ok())
-            .unwrap_or(spec.dims),
-    };
-    let located = ctx.resolver.resolve(spec, &ctx.ui)?;
-    let request = build::Request {
-        index_dir: &ctx.index_dir,
-        roots,
-        model: model_info(&located, dims)?,
-        max_tokens: passage_tokens(spec),
-        analyzer: Analyzer::DEFAULT,
-        rebuild: args.rebuild,
-    };
-    let report = build::build(
-        request,
-        &mut LazyModel::new(located, dims, ctx.precision),
-        &ctx.ui,
+    let plan = Plan::new(
+        ctx,
+        args.paths,
+        args.model.as_deref(),
+        args.dims,
+        args.rebuild,
     )?;
+    let report = build(ctx, &plan)?;
     let m = &report.manifest;
     let seconds = started.elapsed().as_secs_f64();
     if ctx.json {

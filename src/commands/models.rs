@@ -3,10 +3,9 @@
 
 use serde::Serialize;
 
-use super::{print_json, print_text, Context};
+use super::{print_json, print_text, Context, Outcome, Result};
 use crate::cli::{ModelsAction, ModelsArgs};
-use crate::error::{Outcome, Result};
-use crate::models::{bundle, registry, ModelSpec};
+use crate::models::{registry, ModelSpec};
 
 #[derive(Serialize)]
 struct ModelJson {
@@ -83,7 +82,7 @@ fn list(ctx: &Context) -> Result<Outcome> {
                 .iter()
                 .map(|w| w.requirement.clone())
                 .collect(),
-            products: ctx.precision.products(spec.architecture).to_string(),
+            products: ctx.precision.products(spec).to_string(),
             sources,
             resolved,
         });
@@ -95,7 +94,7 @@ fn list(ctx: &Context) -> Result<Outcome> {
     let mut text = String::new();
     // `models` follows the registry's order.
     for (spec, m) in registry::all().iter().zip(&models) {
-        let bundle_name = bundle::bundle_name(spec);
+        let bundle_name = spec.bundle.name();
         let truncations: String = m.matryoshka_dims.iter().map(|d| format!("|{d}")).collect();
         text.push_str(&format!(
             "{}{}  ({}{truncations} dims, up to {} tokens, {} products, licence {})\n",

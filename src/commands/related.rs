@@ -1,9 +1,9 @@
 //! `akapit related`: passages in other documents closest to a given passage or text.
 
-use super::{print_json, print_text, warn_stale, Context};
+use super::{print_json, print_text, warn_stale, Context, Error, Outcome, Result};
 use crate::cli::RelatedArgs;
 use crate::embed::Embedder;
-use crate::error::{Error, Outcome, Result};
+use crate::ingest::display_path;
 use crate::output::{human, json};
 use crate::search::related::{related, Source};
 use crate::search::scope;
@@ -15,25 +15,23 @@ pub fn run(ctx: &Context, args: RelatedArgs) -> Result<Outcome> {
     let analyzer = Context::analyzer_of(manifest)?;
     let source = match (&args.doc, args.paragraph, &args.text) {
         (Some(doc), Some(paragraph), _) => {
-            let doc = scope::find_document(&index, doc)?;
+            let doc = scope::find_document(&index, doc).map_err(Error::documents("--doc"))?;
             let passage = index.find(&doc, paragraph)?.ok_or_else(|| {
                 let count = manifest
                     .documents
                     .iter()
                     .find(|d| d.path == doc)
                     .map_or(0, |d| d.passages);
-                Error::Usage(format!(
-                    "{doc} has no paragraph {paragraph} (it has paragraphs 1–{count})"
-                ))
+                Error::NoParagraph {
+                    doc: display_path(&doc),
+                    paragraph,
+                    count,
+                }
             })?;
             Source::Passage(passage)
         }
         (_, _, Some(text)) if !text.trim().is_empty() => Source::Text(text.trim().to_string()),
-        _ => {
-            return Err(Error::Usage(
-                "give --doc PATH --paragraph N, or --text TEXT".into(),
-            ))
-        }
+        _ => return Err(Error::EmptyText),
     };
     // A stored passage brings its vectors; only free text needs the model.
     let model = match source {

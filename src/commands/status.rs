@@ -2,10 +2,9 @@
 
 use serde::Serialize;
 
-use super::{print_json, print_text, Context};
-use crate::error::{Error, Outcome, Result};
-use crate::freshness;
-use crate::output::display_path;
+use super::{print_json, print_text, Context, Error, Outcome, Result};
+use crate::ingest::display_path;
+use crate::pipeline::freshness;
 
 #[derive(Serialize)]
 struct StatusJson {
@@ -36,11 +35,8 @@ struct StaleJson {
 }
 
 pub fn run(ctx: &Context) -> Result<Outcome> {
-    let index = ctx.open_index()?.ok_or_else(|| {
-        Error::Usage(format!(
-            "there is no index in {} yet; run `akapit index` (or `akapit ask \"...\"`, which builds one from seeds/)",
-            ctx.index_dir.display()
-        ))
+    let index = ctx.open_index()?.ok_or_else(|| Error::NoIndex {
+        dir: ctx.index_dir.clone(),
     })?;
     let m = index.manifest();
     let stale = freshness::stale_and_new(m);

@@ -1,7 +1,8 @@
 //! A small deterministic embedder for unit tests of logic around embeddings: hashed
 //! character trigrams, so texts sharing words get similar vectors. Never used by the CLI.
 
-use super::{l2_normalize, Embedder, Error, Role};
+use super::{Embedder, Error, Role};
+use crate::vector;
 
 pub struct FakeEmbedder {
     pub dims: usize,
@@ -26,7 +27,7 @@ impl FakeEmbedder {
             }
             v[(h % self.dims as u64) as usize] += 1.0;
         }
-        l2_normalize(&mut v);
+        vector::normalize(&mut v);
         v
     }
 }

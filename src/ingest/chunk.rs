@@ -338,24 +338,156 @@ mod tests {
         }
     }
 
-    /// Prints every seed's passages: `cargo test --release --lib dump_seed_passages -- --ignored
-    /// --nocapture`, with the limit in fake tokens taken from `DUMP_MAX_TOKENS` (default 512).
-    #[test]
-    #[ignore]
-    fn dump_seed_passages() {
-        let max_tokens = std::env::var("DUMP_MAX_TOKENS")
-            .ok()
-            .and_then(|value| value.parse().ok())
-            .unwrap_or(512);
-        for (name, _) in SEEDS {
-            let passages = passages_of(name, max_tokens);
-            println!("== {name}: {} passages", passages.len());
-            for p in passages {
-                println!(
-                    "[{} {}-{}] {}",
-                    p.paragraph, p.start_line, p.end_line, p.text
-                );
+    /// A generated document: its text, the line each article word stands on (by the word's
+    /// number), and the numbers of the words that must reach the passages.
+    #[derive(Debug)]
+    struct Document {
+        text: String,
+        line_of: std::collections::HashMap<u32, u32>,
+        expected: std::collections::BTreeSet<u32>,
+    }
+
+    /// What a document is built from: blocks separated by blank lines.
+    #[derive(Debug, Clone)]
+    enum Block {
+        /// Sentences of words (their lengths), laid out `per_line` words to a line.
+        Text {
+            sentences: Vec<Vec<usize>>,
+            per_line: usize,
+        },
+        /// An exact copy of an earlier text block, which is dropped as a repeat.
+        Repeat(usize),
+        /// Page furniture, dropped: a lone web address, a page number, a photo credit.
+        Furniture(&'static str),
+    }
+
+    fn blocks() -> impl proptest::strategy::Strategy<Value = Vec<Block>> {
+        use proptest::prelude::*;
+        let text = (
+            proptest::collection::vec(proptest::collection::vec(1usize..9, 2..14), 1..6),
+            2usize..14,
+        )
+            .prop_map(|(sentences, per_line)| Block::Text {
+                sentences,
+                per_line,
+            });
+        let block = prop_oneof![
+            6 => text,
+            1 => (0usize..8).prop_map(Block::Repeat),
+            1 => prop_oneof![
+                Just("https://example.org/artykul"),
+                Just("12"),
+                Just("Foto: PAP"),
+            ]
+            .prop_map(Block::Furniture),
+        ];
+        proptest::collection::vec(block, 1..10)
+    }
+
+    /// Lays the blocks out as text. Words are unique (letters, then the word's number), so
+    /// every word of a passage can be traced to the line it came from.
+    fn document(blocks: &[Block]) -> Document {
+        const LETTERS: &[char] = &['k', 'o', 't', 'ż', 'a', 'ł', 'm', 'ę', 'r', 's', 'ó', 'w'];
+        let mut lines: Vec<String> = Vec::new();
+        let mut line_of = std::collections::HashMap::new();
+        let mut expected = std::collections::BTreeSet::new();
+        let mut texts: Vec<Vec<String>> = Vec::new();
+        let mut next_word = 0u32;
+        for block in blocks {
+            if !lines.is_empty() {
+                lines.push(String::new());
             }
+            match block {
+                Block::Text {
+                    sentences,
+                    per_line,
+                } => {
+                    let mut words = Vec::new();
+                    for sentence in sentences {
+                        for (i, &len) in sentence.iter().enumerate() {
+                            next_word += 1;
+                            let mut word: String = (0..len)
+                                .map(|j| LETTERS[(next_word as usize * 7 + j) % LETTERS.len()])
+                                .collect();
+                            if i == 0 {
+                                word = word.to_uppercase();
+                            }
+                            word.push_str(&next_word.to_string());
+                            if i + 1 == sentence.len() {
+                                word.push('.');
+                            }
+                            words.push((next_word, word));
+                        }
+                    }
+                    let mut block_lines = Vec::new();
+                    for chunk in words.chunks(*per_line) {
+                        for (number, _) in chunk {
+                            line_of.insert(*number, (lines.len() + block_lines.len() + 1) as u32);
+                            expected.insert(*number);
+                        }
+                        let line: Vec<&str> = chunk.iter().map(|(_, w)| w.as_str()).collect();
+                        block_lines.push(line.join(" "));
+                    }
+                    lines.extend(block_lines.iter().cloned());
+                    texts.push(block_lines);
+                }
+                Block::Repeat(i) if !texts.is_empty() => {
+                    let copy = texts[i % texts.len()].clone();
+                    lines.extend(copy);
+                }
+                Block::Repeat(_) => lines.push("Foto: PAP".to_string()),
+                Block::Furniture(line) => lines.push(line.to_string()),
+            }
+        }
+        Document {
+            text: lines.join("\n"),
+            line_of,
+            expected,
+        }
+    }
+
+    /// The number a generated word ends with.
+    fn word_number(word: &str) -> Option<u32> {
+        let digits: String = word
+            .trim_end_matches('.')
+            .chars()
+            .rev()
+            .take_while(char::is_ascii_digit)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        digits.parse().ok()
+    }
+
+    proptest::proptest! {
+        /// Every word of the article is in exactly one passage, repeats and page furniture
+        /// are dropped, nothing else is, and each passage's lines are exactly the lines its
+        /// words stand on; every passage fits the limit.
+        #[test]
+        fn every_word_lands_in_one_passage_citing_its_lines(
+            blocks in blocks(),
+            max_tokens in 24usize..200,
+        ) {
+            let doc = document(&blocks);
+            let passages = chunk(&doc.text, &ChunkOptions::new(max_tokens), &fake_tokens);
+            let mut seen = std::collections::BTreeSet::new();
+            for (i, passage) in passages.iter().enumerate() {
+                proptest::prop_assert_eq!(passage.paragraph as usize, i + 1);
+                proptest::prop_assert!(fake_tokens(&passage.text) <= max_tokens, "{:?}", passage);
+                proptest::prop_assert!(!passage.text.contains("  ") && !passage.text.contains('\n'));
+                let mut lines = Vec::new();
+                for word in passage.text.split_whitespace() {
+                    let number = word_number(word);
+                    proptest::prop_assert!(number.is_some(), "{word:?} is not article text");
+                    let number = number.unwrap_or_default();
+                    proptest::prop_assert!(seen.insert(number), "word {} twice", number);
+                    lines.push(doc.line_of[&number]);
+                }
+                let (low, high) = (lines.iter().min().copied(), lines.iter().max().copied());
+                proptest::prop_assert_eq!((low, high), (Some(passage.start_line), Some(passage.end_line)));
+            }
+            proptest::prop_assert_eq!(seen, doc.expected);
         }
     }
 }

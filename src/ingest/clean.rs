@@ -4,7 +4,7 @@
 
 use unicode_normalization::UnicodeNormalization;
 
-use super::sentences::ends_sentence;
+use crate::text::sentences::ends_sentence;
 
 /// One line of a document: its 1-based number in the original text and its cleaned text.
 /// An empty `text` is a break between paragraphs: a blank line, or a line that was dropped.

@@ -1,13 +1,14 @@
 //! Ingest: everything between a path on the command line and the passages that get embedded.
-//! `walk` finds the files, `extract` reads one file as text, and `chunk` cleans the text (`clean`,
-//! `reflow`) and cuts it into passages that fit the model (`split`, `sentences`).
+//! `walk` finds the files, `extract` reads one file as text, `paths` names documents, and
+//! `chunk` cleans the text (`clean`, `reflow`, `paragraph`) and cuts it into passages that fit
+//! the model (`split`). Sentence rules come from `text`, which searching shares.
 
 mod chunk;
 mod clean;
 mod extract;
 mod paragraph;
+mod paths;
 mod reflow;
-mod sentences;
 mod split;
 mod walk;
 
@@ -15,11 +16,12 @@ use std::path::PathBuf;
 
 pub use chunk::{chunk, ChunkOptions, Passage};
 pub use extract::{extract, Extracted, Loaded};
-pub use sentences::{sentence_spans, windows, WINDOW_SENTENCES, WINDOW_STRIDE};
+pub use paths::{absolute, display_path, modified_time};
 pub use walk::{walk, Skipped, Walked};
 
-/// Version of the cleaning and splitting rules. Bump it whenever `chunk` can return different
-/// passages for the same text, so that indexes built with older rules get rebuilt.
+/// Version of the cleaning, splitting and windowing rules (`text::windows` included). Bump it
+/// whenever `chunk` or the windows can differ for the same text, so that indexes built with
+/// older rules get rebuilt.
 pub const CHUNKER_VERSION: u32 = 1;
 
 /// Everything that can go wrong while finding and reading files.

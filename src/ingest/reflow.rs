@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use super::clean::Line;
 use super::paragraph::{Join, Paragraph};
-use super::sentences::ends_sentence;
+use crate::text::sentences::ends_sentence;
 
 /// Lines longer than this were not wrapped by a layout: each is a paragraph of its own.
 const MAX_WRAPPED_LINE_CHARS: usize = 160;

@@ -4,7 +4,7 @@
 
 use std::ops::Range;
 
-use super::sentences::{next_sentence, next_word};
+use crate::text::sentences::{next_sentence, next_word};
 
 /// The parts a span of text is cut into, coarsest first.
 #[derive(Debug, Clone, Copy, PartialEq)]

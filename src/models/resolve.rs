@@ -6,7 +6,8 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use super::bundle::{self, SourceRecord};
+use super::bundle;
+use super::folder::{check_folder, SourceRecord};
 use super::hub::{self, HubConfig};
 use super::registry::ModelSpec;
 use super::Error;
@@ -50,7 +51,7 @@ impl Located {
         match (self.source, SourceRecord::load(&self.dir)) {
             (Source::HubCache | Source::HubDownload, _) => self.spec.hub.revision.clone(),
             (_, Some(record)) if record.source.starts_with("offline bundle") => {
-                format!("bundle:{}", bundle::bundle_name(self.spec))
+                format!("bundle:{}", self.spec.bundle.name())
             }
             _ => "local".to_string(),
         }
@@ -223,23 +224,6 @@ impl Resolver {
                 })
             }
         }
-    }
-}
-
-/// A folder is usable when every required file is there.
-pub fn check_folder(spec: &ModelSpec, dir: &Path) -> Result<(), String> {
-    if !dir.is_dir() {
-        return Err(format!("{} does not exist", dir.display()));
-    }
-    let missing: Vec<String> = spec
-        .required_files()
-        .into_iter()
-        .filter(|f| !dir.join(f).is_file())
-        .collect();
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(format!("{} lacks {}", dir.display(), missing.join(", ")))
     }
 }
 

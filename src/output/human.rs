@@ -4,9 +4,10 @@
 use std::fmt::Write as _;
 use std::ops::Range;
 
-use super::{display_path, sanitize};
+use crate::ingest::display_path;
 use crate::search::Hit;
 use crate::store::StoredPassage;
+use crate::text::sanitize;
 
 /// Width to wrap text at: `COLUMNS` when set, else 100.
 fn width() -> usize {

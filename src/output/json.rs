@@ -5,10 +5,10 @@ use serde::Serialize;
 
 use std::ops::Range;
 
-use super::{display_path, sanitize};
-use crate::search::highlight::char_offsets;
+use crate::ingest::display_path;
 use crate::search::{Hit, Mode};
 use crate::store::StoredPassage;
+use crate::text::{char_offsets, sanitize};
 
 #[derive(Debug, Serialize)]
 pub struct PassageJson {

@@ -7,11 +7,10 @@
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
-use super::analyze::Analyzer;
-use super::{Hit, Query};
-use crate::error::Result;
-use crate::ingest;
+use super::{Hit, Query, Result};
 use crate::store::Index;
+use crate::text::{sentence_spans, Analyzer};
+use crate::vector;
 
 /// How much a sentence's keyword share counts against window similarity (cosines of
 /// windows in one passage differ by a few hundredths; a full keyword share is worth 0.1).
@@ -31,7 +30,7 @@ pub fn highlight(
         Some(vector) => index
             .windows(hit.passage.id)?
             .into_iter()
-            .map(|(span, v)| (span, v.iter().zip(vector).map(|(a, b)| a * b).sum()))
+            .map(|(span, v)| (span, vector::dot(&v, vector)))
             .collect(),
         None => Vec::new(),
     };
@@ -60,7 +59,7 @@ pub fn best_sentences(
     idf: &HashMap<String, f32>,
     analyzer: Analyzer,
 ) -> Range<usize> {
-    let sentences = ingest::sentence_spans(text);
+    let sentences = sentence_spans(text);
     if sentences.len() <= 1 {
         return 0..text.len();
     }
@@ -99,12 +98,6 @@ pub fn best_sentences(
     sentences[first].start..sentences[last].end
 }
 
-/// A byte span as character offsets (what the JSON output promises).
-pub fn char_offsets(text: &str, span: &Range<usize>) -> Range<usize> {
-    let to_chars = |byte: usize| text[..byte].chars().count();
-    to_chars(span.start)..to_chars(span.end)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,7 +122,7 @@ mod tests {
 
     #[test]
     fn both_neighbours_join_when_they_score_almost_as_well() {
-        let sentences = ingest::sentence_spans(PASSAGE);
+        let sentences = sentence_spans(PASSAGE);
         assert_eq!(sentences.len(), 4);
         let scores = [0.85, 0.9, 0.85, 0.5];
         let windows: Vec<(Range<usize>, f32)> = sentences.iter().cloned().zip(scores).collect();
@@ -154,7 +147,7 @@ mod tests {
 
     #[test]
     fn without_shared_words_the_best_window_decides() {
-        let sentences = ingest::sentence_spans(PASSAGE);
+        let sentences = sentence_spans(PASSAGE);
         let first = sentences[0].start..sentences[2].end;
         let second = sentences[2].start..sentences[3].end;
         let got = spans(
@@ -180,14 +173,5 @@ mod tests {
             best_sentences("Jedno zdanie", &[], &idf("x"), Analyzer::DEFAULT),
             0..12
         );
-    }
-
-    #[test]
-    fn char_offsets_count_characters_not_bytes() {
-        let text = "Łódź i Żółć. Koniec";
-        let bytes = text.find('Ż').unwrap()..text.find('.').unwrap() + 1;
-        assert_eq!(char_offsets(text, &bytes), 7..12);
-        let back: String = text.chars().skip(7).take(5).collect();
-        assert_eq!(back, "Żółć.");
     }
 }

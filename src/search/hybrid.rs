@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::error::Result;
+use super::Result;
 use crate::store::Index;
 
 /// How two rankings are combined.
@@ -152,90 +152,103 @@ pub fn fuse(
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     fn ids(list: &[(u64, f32)]) -> Vec<u64> {
         list.iter().map(|(id, _)| *id).collect()
     }
 
-    /// A deterministic pseudo-random ranking of distinct ids with descending scores.
-    fn ranking(seed: u64, len: usize) -> Vec<(u64, f32)> {
-        let mut state = seed.wrapping_mul(0x9E3779B97F4A7C15) | 1;
-        let mut ids: Vec<u64> = (1..=len as u64 * 2).collect();
-        for i in (1..ids.len()).rev() {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            ids.swap(i, (state % (i as u64 + 1)) as usize);
-        }
-        ids.truncate(len);
+    /// A ranking: distinct ids, scores falling with rank (`top` for the first).
+    fn ranking(ids: Vec<u64>, top: f32) -> Vec<(u64, f32)> {
+        let len = ids.len() as f32;
         ids.into_iter()
             .enumerate()
-            .map(|(r, id)| (id, 1.0 - r as f32 / (len as f32 + 1.0)))
+            .map(|(r, id)| (id, top * (1.0 - r as f32 / (len + 1.0))))
             .collect()
     }
 
-    const FUSIONS: [Fusion; 3] = [
-        Fusion::DEFAULT,
-        Fusion {
-            method: Method::Rrf { k: 10.0 },
-            lexical_weight: 0.5,
-            coverage_power: 0.0,
-        },
-        Fusion {
-            method: Method::Convex { half: 10.0 },
-            lexical_weight: 0.3,
-            coverage_power: 1.0,
-        },
-    ];
-
-    #[test]
-    fn fusing_a_list_with_itself_gives_that_list() {
-        for seed in 0..200 {
-            let list = ranking(seed, 1 + (seed as usize % 30));
-            for fusion in FUSIONS {
-                assert_eq!(
-                    ids(&fuse(&list, &list, fusion, 1.0)),
-                    ids(&list),
-                    "{fusion:?} seed {seed}"
-                );
-            }
-        }
+    /// Up to 30 distinct ids out of 1..60, in a random order.
+    fn distinct_ids() -> impl Strategy<Value = Vec<u64>> {
+        proptest::collection::hash_set(1u64..60, 0..30)
+            .prop_map(|set| set.into_iter().collect::<Vec<_>>())
+            .prop_shuffle()
     }
 
-    #[test]
-    fn a_result_first_in_both_lists_stays_first() {
-        for seed in 0..200 {
-            let mut dense = ranking(seed, 20);
-            let mut lexical = ranking(seed + 1000, 20);
-            // Put the same id first in both (removing it elsewhere).
-            let top = 999;
-            dense.retain(|(id, _)| *id != top);
-            lexical.retain(|(id, _)| *id != top);
-            dense.insert(0, (top, 1.0));
-            lexical.insert(0, (top, 50.0));
-            for fusion in FUSIONS {
-                assert_eq!(
-                    fuse(&dense, &lexical, fusion, 0.7)[0].0,
-                    top,
-                    "{fusion:?} seed {seed}"
-                );
-            }
-        }
+    fn fusions() -> impl Strategy<Value = Fusion> {
+        let method = prop_oneof![
+            (1.0f32..100.0).prop_map(|k| Method::Rrf { k }),
+            (0.5f32..20.0).prop_map(|half| Method::Convex { half }),
+        ];
+        (method, 0.0f32..1.0, 0.0f32..5.0).prop_map(|(method, weight, power)| Fusion {
+            method,
+            lexical_weight: weight,
+            coverage_power: power,
+        })
     }
 
-    #[test]
-    fn every_id_from_either_list_appears_once() {
-        let dense = ranking(1, 15);
-        let lexical = ranking(2, 15);
-        for fusion in FUSIONS {
-            let fused = ids(&fuse(&dense, &lexical, fusion, 0.5));
-            let mut expected: Vec<u64> = ids(&dense).into_iter().chain(ids(&lexical)).collect();
+    proptest! {
+        #[test]
+        fn every_id_from_either_list_appears_once_best_first(
+            dense in distinct_ids(),
+            lexical in distinct_ids(),
+            fusion in fusions(),
+            coverage in 0.0f32..1.0,
+        ) {
+            let fused = fuse(&ranking(dense.clone(), 0.9), &ranking(lexical.clone(), 30.0), fusion, coverage);
+            let mut got = ids(&fused);
+            got.sort();
+            let mut expected: Vec<u64> = dense.into_iter().chain(lexical).collect();
             expected.sort();
             expected.dedup();
-            let mut got = fused.clone();
-            got.sort();
-            assert_eq!(got, expected, "{fusion:?}");
+            prop_assert_eq!(got, expected);
+            prop_assert!(fused.windows(2).all(|w| w[0].1 >= w[1].1), "{:?}", fused);
+        }
+
+        #[test]
+        fn fusing_a_list_with_itself_gives_that_list(
+            list in distinct_ids(),
+            fusion in fusions(),
+            coverage in 0.0f32..1.0,
+        ) {
+            let dense = ranking(list.clone(), 0.9);
+            let lexical = ranking(list.clone(), 30.0);
+            prop_assert_eq!(ids(&fuse(&dense, &lexical, fusion, coverage)), list);
+        }
+
+        #[test]
+        fn a_result_first_in_both_lists_stays_first(
+            dense in distinct_ids(),
+            lexical in distinct_ids(),
+            fusion in fusions(),
+            coverage in 0.0f32..1.0,
+        ) {
+            let top = 999;
+            let mut dense = ranking(dense, 0.9);
+            let mut lexical = ranking(lexical, 30.0);
+            dense.insert(0, (top, 1.0));
+            lexical.insert(0, (top, 50.0));
+            prop_assert_eq!(fuse(&dense, &lexical, fusion, coverage)[0].0, top);
+        }
+
+        /// A question whose words the corpus lacks keeps the dense order, with keyword-only
+        /// hits after it; plain RRF (power 0) ignores coverage by design and is left out.
+        #[test]
+        fn no_coverage_means_the_dense_order(
+            dense in distinct_ids(),
+            lexical in distinct_ids(),
+            fusion in fusions(),
+        ) {
+            prop_assume!(fusion.coverage_power > 0.01);
+            let dense = ranking(dense, 0.9);
+            let fused = ids(&fuse(&dense, &ranking(lexical, 30.0), fusion, 0.0));
+            prop_assert_eq!(&fused[..dense.len()], &ids(&dense)[..]);
+        }
+
+        #[test]
+        fn specs_round_trip(fusion in fusions()) {
+            prop_assert_eq!(fusion.to_string().parse::<Fusion>(), Ok(fusion));
         }
     }
 
@@ -243,7 +256,11 @@ mod tests {
     fn keyword_only_results_can_enter_and_agreement_lifts() {
         let dense = vec![(1, 0.80), (2, 0.79), (3, 0.78)];
         let lexical = vec![(4, 30.0), (2, 5.0)];
-        for fusion in FUSIONS {
+        for fusion in [
+            Fusion::DEFAULT,
+            "rrf:10:0.5:0".parse().unwrap(),
+            "convex:10:0.3:1".parse().unwrap(),
+        ] {
             let fused = ids(&fuse(&dense, &lexical, fusion, 1.0));
             let at = |id| fused.iter().position(|&x| x == id).unwrap();
             assert!(fused.contains(&4), "keyword-only hits are kept: {fusion:?}");
@@ -260,22 +277,9 @@ mod tests {
     }
 
     #[test]
-    fn no_coverage_means_the_dense_order() {
-        let dense = ranking(7, 20);
-        let lexical = ranking(8, 20);
-        for fusion in FUSIONS {
-            let fused = ids(&fuse(&dense, &lexical, fusion, 0.0));
-            if fusion.coverage_power > 0.0 {
-                assert_eq!(fused[..dense.len()], ids(&dense)[..], "{fusion:?}");
-            }
+    fn malformed_specs_are_refused() {
+        for spec in ["rrf:60:1", "convex:x:0.3:3", "bm25:1:1:1", ""] {
+            assert!(spec.parse::<Fusion>().is_err(), "{spec}");
         }
-    }
-
-    #[test]
-    fn specs_round_trip() {
-        for fusion in FUSIONS {
-            assert_eq!(fusion.to_string().parse::<Fusion>(), Ok(fusion));
-        }
-        assert!("rrf:60:1".parse::<Fusion>().is_err());
     }
 }

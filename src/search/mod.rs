@@ -1,10 +1,10 @@
 //! Search: from a question or a source passage to ranked hits. Dense ranking scores
-//! passages by their best sentence window's cosine similarity, `lexical` by BM25 over
-//! analysed terms (`analyze`), `hybrid` fuses the two; `related` starts from a passage,
-//! `scope` maps user paths to indexed documents, `highlight` finds the answering
+//! passages by their best sentence window's cosine similarity, lexical by BM25 over
+//! analysed terms (`text::analyze`), `hybrid` fuses the two; `related` starts from a
+//! passage, `scope` maps user paths to indexed documents, `highlight` finds the answering
 //! sentences. Hits carry the stored passage; printing is `output`'s business.
 
-pub mod analyze;
+mod error;
 pub mod highlight;
 pub mod hybrid;
 pub mod related;
@@ -15,10 +15,12 @@ use std::ops::Range;
 use serde::Serialize;
 
 use crate::embed::{Embedder, Role};
-use crate::error::{Error, Result};
 use crate::store::{Index, StoredPassage};
-use analyze::Analyzer;
+use crate::text::Analyzer;
+pub use error::Error;
 use hybrid::Fusion;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Which ranking answers a question.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
@@ -40,6 +42,15 @@ impl Mode {
 
     pub fn needs_model(self) -> bool {
         self != Mode::Lexical
+    }
+
+    /// The name `--mode` takes and JSON shows.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Dense => "dense",
+            Mode::Lexical => "lexical",
+            Mode::Hybrid => "hybrid",
+        }
     }
 }
 
@@ -104,8 +115,8 @@ pub fn rank(
     only_docs: Option<&[String]>,
 ) -> Result<Vec<Ranked>> {
     let dense = |depth: usize| -> Result<Vec<Ranked>> {
-        let vector = query.vector.as_deref().ok_or_else(|| {
-            Error::Usage(format!("{mode:?} search needs the question's embedding"))
+        let vector = query.vector.as_deref().ok_or(Error::MissingVector {
+            mode: mode.as_str(),
         })?;
         Ok(index
             .search(vector, depth, only_docs)?

@@ -2,12 +2,12 @@
 //! mean window vector and its terms) or to a text, ranked in any `Mode`, with copies of
 //! the source and the source's own document left out.
 
-use super::analyze::Analyzer;
 use super::hybrid::Fusion;
-use super::{hits, rank, Hit, Mode, Query};
+use super::{hits, rank, Error, Hit, Mode, Query, Result};
 use crate::embed::{Embedder, Role};
-use crate::error::{Error, Result};
 use crate::store::{Index, StoredPassage};
+use crate::text::Analyzer;
+use crate::vector;
 
 /// Passages at least this similar to the source count as copies of it, not as related.
 pub const NEAR_DUPLICATE: f32 = 0.98;
@@ -37,7 +37,9 @@ pub fn related(
     let vector = match source {
         Source::Passage(p) => index.passage_vector(p.id)?,
         Source::Text(text) => embedder
-            .ok_or_else(|| Error::Usage("related --text needs the model".into()))?
+            .ok_or(Error::MissingVector {
+                mode: mode.as_str(),
+            })?
             .embed_one(text, Role::Passage)?,
     };
     let query = Query {
@@ -58,7 +60,7 @@ pub fn related(
     let mut kept = Vec::new();
     for (ranked, passage) in found.into_iter().zip(candidates) {
         // Copies are judged on whole passages, not on their best window.
-        let whole = cosine(vector, &index.passage_vector(passage.id)?);
+        let whole = vector::cosine(vector, &index.passage_vector(passage.id)?);
         if whole >= NEAR_DUPLICATE || normalise(&passage.text) == source_text {
             own_doc.get_or_insert_with(|| passage.doc.clone());
             continue;
@@ -68,11 +70,6 @@ pub fn related(
     kept.retain(|(_, doc)| Some(doc) != own_doc.as_ref());
     kept.truncate(k);
     hits(index, kept.into_iter().map(|(r, _)| r).collect())
-}
-
-/// Cosine similarity of two unit vectors.
-fn cosine(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 /// Text compared for exact copies: case and whitespace ignored.

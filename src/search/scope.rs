@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use crate::error::{Error, Result};
-use crate::output::display_path;
+use super::{Error, Result};
+use crate::ingest::display_path;
 use crate::store::Index;
 
 /// The stored path of every indexed document.
@@ -32,17 +32,14 @@ pub fn find_document(index: &Index, given: &Path) -> Result<String> {
         .collect();
     match matches.as_slice() {
         [one] => Ok(one.to_string()),
-        [] => Err(Error::Usage(format!(
-            "{} is not in the index ({} documents; `akapit status` lists them)",
-            given.display(),
-            docs.len()
-        ))),
-        many => Err(Error::Usage(format!(
-            "{} matches {} indexed documents: {}; give more of the path",
-            given.display(),
-            many.len(),
-            many.join(", ")
-        ))),
+        [] => Err(Error::NotIndexed {
+            given: given.display().to_string(),
+            count: docs.len(),
+        }),
+        many => Err(Error::Ambiguous {
+            given: given.display().to_string(),
+            matches: many.iter().map(|d| display_path(d)).collect(),
+        }),
     }
 }
 
@@ -54,8 +51,10 @@ pub fn documents_within(index: &Index, patterns: &[String]) -> Result<Vec<String
     let mut chosen: Vec<String> = Vec::new();
     for pattern in patterns {
         let matched: Vec<&str> = if pattern.contains(['*', '?', '[']) {
-            let glob = glob::Pattern::new(pattern)
-                .map_err(|e| Error::Usage(format!("--in {pattern}: not a valid glob: {e}")))?;
+            let glob = glob::Pattern::new(pattern).map_err(|e| Error::BadPattern {
+                pattern: pattern.clone(),
+                reason: e.to_string(),
+            })?;
             let options = glob::MatchOptions {
                 require_literal_separator: false,
                 ..Default::default()
@@ -78,10 +77,10 @@ pub fn documents_within(index: &Index, patterns: &[String]) -> Result<Vec<String
                 .collect()
         };
         if matched.is_empty() {
-            return Err(Error::Usage(format!(
-                "--in {pattern} matches none of the {} indexed documents (`akapit status` lists them)",
-                docs.len()
-            )));
+            return Err(Error::NoMatch {
+                pattern: pattern.clone(),
+                count: docs.len(),
+            });
         }
         chosen.extend(matched.into_iter().map(String::from));
     }

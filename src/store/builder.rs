@@ -143,7 +143,6 @@ impl Builder {
             )));
         }
         let (info, passages) = from
-            .passage_db()
             .document(doc)?
             .ok_or_else(|| Error::UnknownDocument(doc.into()))?;
         self.add_document(info, passages)

@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use super::layout;
 use super::passages::PassageDb;
 use super::vectors::{KeyRanges, Vectors};
-use super::{Error, Manifest, PassageMatch, StoredPassage, StoredWindow};
+use super::{DocumentInfo, Error, Manifest, NewPassage, PassageMatch, StoredPassage, StoredWindow};
+use crate::vector;
 
 /// A read-only open index.
 ///
@@ -213,18 +214,10 @@ impl Index {
     /// One vector for the whole passage: the L2-normalised mean of its window vectors.
     pub fn passage_vector(&self, id: u64) -> Result<Vec<f32>, Error> {
         let windows = self.windows(id)?;
-        let mut mean = vec![0.0f32; self.manifest.model.dims];
-        for (_, vector) in &windows {
-            for (sum, x) in mean.iter_mut().zip(vector) {
-                *sum += x;
-            }
-        }
-        // Dividing by the count is subsumed by normalising.
-        let norm = mean.iter().map(|x| x * x).sum::<f32>().sqrt();
-        if norm > 0.0 {
-            mean.iter_mut().for_each(|x| *x /= norm);
-        }
-        Ok(mean)
+        Ok(vector::mean_direction(
+            windows.iter().map(|(_, v)| v.as_slice()),
+            self.manifest.model.dims,
+        ))
     }
 
     /// The passage numbered `paragraph` in document `doc`, if there is one.
@@ -255,9 +248,10 @@ impl Index {
         Ok(total)
     }
 
-    /// The passage database, for copying documents into a new build.
-    pub(super) fn passage_db(&self) -> &PassageDb {
-        &self.passages
+    /// A document as it was stored: its record and its passages with their windows and
+    /// vectors, ready to be added to a new build (for instance with other keyword terms).
+    pub fn document(&self, doc: &str) -> Result<Option<(DocumentInfo, Vec<NewPassage>)>, Error> {
+        self.passages.document(doc)
     }
 }
 

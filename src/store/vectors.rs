@@ -11,6 +11,7 @@ use std::thread;
 use usearch::{IndexOptions, MetricKind, ScalarKind};
 
 use super::{Error, Metric, Scalar, VectorOptions};
+use crate::vector;
 
 /// Up to this many multiply-adds per query (vectors scanned × dimensions) a brute-force scan
 /// is used instead of the graph: it is exact, deterministic, and takes a few milliseconds
@@ -241,7 +242,6 @@ impl Vectors {
     /// and compared here: about 0.5 µs per vector at 384 dimensions (measured 23–30 ms for
     /// 42k), two thirds of it in `get`.
     fn scan(&self, query: &[f32], only: &KeyRanges) -> Result<Vec<(u64, f32)>, Error> {
-        let query_norm = norm(query);
         let mut vector = vec![0.0; self.index.dimensions()];
         only.keys()
             .map(|key| {
@@ -255,43 +255,10 @@ impl Vectors {
                         reason: format!("holds no vector for window {key}"),
                     });
                 }
-                Ok((key, cosine(query, query_norm, &vector)))
+                Ok((key, vector::cosine(query, &vector)))
             })
             .collect()
     }
-}
-
-/// Cosine similarity given `a`'s norm; 0 when either vector is zero, as for usearch's
-/// cosine distance of 1.
-fn cosine(a: &[f32], a_norm: f32, b: &[f32]) -> f32 {
-    // One pass, in independent lanes the compiler can keep in SIMD registers: a plain
-    // `sum()` must add in order and ran about 4× slower at 384 dimensions.
-    const LANES: usize = 8;
-    let (a_chunks, a_rest) = a.as_chunks::<LANES>();
-    let (b_chunks, b_rest) = b.as_chunks::<LANES>();
-    let mut dot = [0.0f32; LANES];
-    let mut b_squares = [0.0f32; LANES];
-    for (x, y) in a_chunks.iter().zip(b_chunks) {
-        for lane in 0..LANES {
-            dot[lane] += x[lane] * y[lane];
-            b_squares[lane] += y[lane] * y[lane];
-        }
-    }
-    let mut dot: f32 = dot.iter().sum();
-    let mut b_squares: f32 = b_squares.iter().sum();
-    for (x, y) in a_rest.iter().zip(b_rest) {
-        dot += x * y;
-        b_squares += y * y;
-    }
-    let denominator = a_norm * b_squares.sqrt();
-    if denominator == 0.0 {
-        return 0.0;
-    }
-    dot / denominator
-}
-
-fn norm(v: &[f32]) -> f32 {
-    v.iter().map(|x| x * x).sum::<f32>().sqrt()
 }
 
 fn native_options(dims: usize, options: &VectorOptions) -> IndexOptions {
@@ -521,5 +488,24 @@ mod tests {
             .unwrap();
         assert!(matches!(err, Error::Corrupt { .. }), "{err:?}");
         assert!(err.to_string().contains("akapit index --rebuild"), "{err}");
+    }
+
+    proptest::proptest! {
+        /// The key sets of `--in`: whatever ranges are given (overlapping, touching, empty,
+        /// out of order), membership and size are those of their union.
+        #[test]
+        fn key_ranges_are_the_union_of_their_ranges(
+            ranges in proptest::collection::vec((0u64..200, 0u64..40), 0..12),
+            probes in proptest::collection::vec(0u64..260, 0..50),
+        ) {
+            let ranges: Vec<Range<u64>> = ranges.into_iter().map(|(start, len)| start..start + len).collect();
+            let set = KeyRanges::new(ranges.clone());
+            let union: std::collections::BTreeSet<u64> = ranges.iter().flat_map(Range::clone).collect();
+            proptest::prop_assert_eq!(set.len(), union.len());
+            for key in probes.into_iter().chain(union.iter().copied()) {
+                proptest::prop_assert_eq!(set.contains(key), union.contains(&key), "key {}", key);
+            }
+            proptest::prop_assert_eq!(set.keys().collect::<Vec<_>>(), union.into_iter().collect::<Vec<_>>());
+        }
     }
 }

@@ -40,23 +40,15 @@ pub fn default_model_dir() -> PathBuf {
     default_model().dir.clone()
 }
 
-/// EmbeddingGemma-300m's folder, fetched into `models/` on first use.
+/// EmbeddingGemma-300m's folder, fetched into `models/` on first use. Its tests are
+/// ignored when the build saw `AKAPIT_TEST_GEMMA=0` (build.rs): they download 1.15 GB of
+/// weights under the Gemma Terms of Use. CI runs them.
 pub fn gemma_model() -> &'static Located {
     static MODEL: OnceLock<Located> = OnceLock::new();
     fetched(
         &MODEL,
         registry::get(GEMMA).expect("the registry has Gemma"),
     )
-}
-
-/// Gemma's tests run unless `AKAPIT_TEST_GEMMA=0`: they download 1.15 GB of weights under
-/// the Gemma Terms of Use. CI runs them.
-pub fn gemma_tests_enabled() -> bool {
-    let enabled = std::env::var("AKAPIT_TEST_GEMMA").map_or(true, |v| v != "0");
-    if !enabled {
-        eprintln!("skipped: AKAPIT_TEST_GEMMA=0");
-    }
-    enabled
 }
 
 /// Dot product of two vectors of the same length.

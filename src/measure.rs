@@ -1,5 +1,6 @@
-//! Benchmark helpers: a larger synthetic corpus made from seed passages, percentiles,
-//! and timing a child process with its peak resident memory (`wait4`).
+//! Measuring, for `bench` and `eval`: a larger synthetic corpus recombined from seed
+//! passages, percentiles, this process's peak memory, and timing a child process with
+//! its own peak resident memory.
 
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};

@@ -158,8 +158,9 @@ mod x86 {
     /// Rows `rows` × panels `panels` of the product into `out`.
     ///
     /// # Safety
-    /// The CPU has AVX-512F and AVX512-BF16; `a` holds `rows.end` rows; no other thread
-    /// writes this block of `out`, which has room for every row.
+    /// The CPU has AVX-512F and AVX512-BF16; `a` holds at least `rows.end` rows of
+    /// `w.inputs` values; `out` points at `rows.end × w.outputs` writable values, and no
+    /// other thread writes the block `rows` × `panels` of it while this runs.
     #[target_feature(enable = "avx512f,avx512bf16")]
     pub(super) unsafe fn product(
         w: &PackedBf16,
@@ -178,26 +179,33 @@ mod x86 {
                 convert_row(row, &mut block[r * pairs..(r + 1) * pairs]);
             }
             for panel in panels.clone() {
-                let b = w.data.as_ptr().add(panel * pairs * NR);
+                let b = &w.data[panel * pairs * NR..(panel + 1) * pairs * NR];
                 let cols = NR.min(w.outputs - panel * NR);
                 let mut r = 0;
                 while r < count {
-                    let a = block.as_ptr().add(r * pairs);
-                    let c = out.0.add((start + r) * w.outputs + panel * NR);
+                    let a = &block[r * pairs..count * pairs];
                     let c = Tile {
-                        ptr: c,
+                        // SAFETY: row `start + r` is below `rows.end` and column
+                        // `panel · NR` below `w.outputs`, so the offset lies inside `out`.
+                        ptr: unsafe { out.0.add((start + r) * w.outputs + panel * NR) },
                         stride: w.outputs,
                         cols,
                     };
-                    match count - r {
-                        n if n >= MR => kernel::<MR>(a, pairs, b, c),
-                        7 => kernel::<7>(a, pairs, b, c),
-                        6 => kernel::<6>(a, pairs, b, c),
-                        5 => kernel::<5>(a, pairs, b, c),
-                        4 => kernel::<4>(a, pairs, b, c),
-                        3 => kernel::<3>(a, pairs, b, c),
-                        2 => kernel::<2>(a, pairs, b, c),
-                        _ => kernel::<1>(a, pairs, b, c),
+                    // SAFETY: the CPU features are this function's own; `a` holds
+                    // `count - r` rows (at least the kernel's `ROWS`) of `pairs` values and
+                    // `b` one whole panel; `c` starts at row `start + r` of this block,
+                    // which has `count - r` rows left and is written by this call only.
+                    unsafe {
+                        match count - r {
+                            n if n >= MR => kernel::<MR>(a, pairs, b, c),
+                            7 => kernel::<7>(a, pairs, b, c),
+                            6 => kernel::<6>(a, pairs, b, c),
+                            5 => kernel::<5>(a, pairs, b, c),
+                            4 => kernel::<4>(a, pairs, b, c),
+                            3 => kernel::<3>(a, pairs, b, c),
+                            2 => kernel::<2>(a, pairs, b, c),
+                            _ => kernel::<1>(a, pairs, b, c),
+                        }
                     }
                     r += MR;
                 }
@@ -215,15 +223,21 @@ mod x86 {
         cols: usize,
     }
 
-    /// One row of f32 into bf16 pairs (a zero pads an odd length).
+    /// One row of f32 into bf16 pairs (a zero pads an odd length); `pairs` holds
+    /// `row.len().div_ceil(2)` slots.
     #[target_feature(enable = "avx512f,avx512bf16")]
-    unsafe fn convert_row(row: &[f32], pairs: &mut [u32]) {
-        let chunks = row.len() / 32;
+    fn convert_row(row: &[f32], pairs: &mut [u32]) {
+        let chunks = (row.len() / 32).min(pairs.len() / 16);
         for i in 0..chunks {
-            let lo = _mm512_loadu_ps(row.as_ptr().add(32 * i));
-            let hi = _mm512_loadu_ps(row.as_ptr().add(32 * i + 16));
-            let packed: __m512i = std::mem::transmute(_mm512_cvtne2ps_pbh(hi, lo));
-            _mm512_storeu_si512(pairs.as_mut_ptr().add(16 * i).cast(), packed);
+            // SAFETY: `i < chunks` keeps the 32 floats read inside `row` and the 16 words
+            // written inside `pairs`; unaligned loads and stores are allowed. The transmute
+            // reinterprets one 512-bit vector as another.
+            unsafe {
+                let lo = _mm512_loadu_ps(row.as_ptr().add(32 * i));
+                let hi = _mm512_loadu_ps(row.as_ptr().add(32 * i + 16));
+                let packed: __m512i = std::mem::transmute(_mm512_cvtne2ps_pbh(hi, lo));
+                _mm512_storeu_si512(pairs.as_mut_ptr().add(16 * i).cast(), packed);
+            }
         }
         for (p, slot) in pairs.iter_mut().enumerate().skip(16 * chunks) {
             let lo = row.get(2 * p).map_or(0, |&x| super::bf16_bits(x));
@@ -232,19 +246,33 @@ mod x86 {
         }
     }
 
-    /// `ROWS` rows of bf16 pairs (`pairs` apart) times one packed panel, written to `c`.
+    /// `ROWS` rows of bf16 pairs (`pairs` apart, from the start of `a`) times one packed
+    /// panel `b`, written to `c`.
+    ///
+    /// # Safety
+    /// The CPU has AVX-512F and AVX512-BF16; `a` holds at least `ROWS × pairs` values and
+    /// `b` exactly `pairs × NR`; `c` has room for `ROWS` rows of `c.cols` values,
+    /// `c.stride` apart, that no other thread writes while this runs.
     #[target_feature(enable = "avx512f,avx512bf16")]
     #[inline]
-    unsafe fn kernel<const ROWS: usize>(a: *const u32, pairs: usize, b: *const u32, c: Tile) {
+    unsafe fn kernel<const ROWS: usize>(a: &[u32], pairs: usize, b: &[u32], c: Tile) {
+        debug_assert!(a.len() >= ROWS * pairs && b.len() == pairs * NR);
+        let (a, b) = (a.as_ptr(), b.as_ptr());
         let mut sums = [[_mm512_setzero_ps(); 2]; ROWS];
         for p in 0..pairs {
-            let b0: __m512bh = std::mem::transmute(_mm512_loadu_si512(b.add(p * NR).cast()));
-            let b1: __m512bh = std::mem::transmute(_mm512_loadu_si512(b.add(p * NR + 16).cast()));
-            for (r, sum) in sums.iter_mut().enumerate() {
-                let x: __m512bh =
-                    std::mem::transmute(_mm512_set1_epi32(*a.add(r * pairs + p) as i32));
-                sum[0] = _mm512_dpbf16_ps(sum[0], x, b0);
-                sum[1] = _mm512_dpbf16_ps(sum[1], x, b1);
+            // SAFETY: `p < pairs` keeps the two 16-word loads inside the panel and the word
+            // read from `a` inside its `ROWS × pairs` values (caller's promise); the
+            // transmutes reinterpret 512-bit vectors.
+            unsafe {
+                let b0: __m512bh = std::mem::transmute(_mm512_loadu_si512(b.add(p * NR).cast()));
+                let b1: __m512bh =
+                    std::mem::transmute(_mm512_loadu_si512(b.add(p * NR + 16).cast()));
+                for (r, sum) in sums.iter_mut().enumerate() {
+                    let x: __m512bh =
+                        std::mem::transmute(_mm512_set1_epi32(*a.add(r * pairs + p) as i32));
+                    sum[0] = _mm512_dpbf16_ps(sum[0], x, b0);
+                    sum[1] = _mm512_dpbf16_ps(sum[1], x, b1);
+                }
             }
         }
         let (m0, m1) = if c.cols >= NR {
@@ -254,9 +282,13 @@ mod x86 {
             (mask(c.cols), mask(c.cols.saturating_sub(16)))
         };
         for (r, sum) in sums.iter().enumerate() {
-            let row = c.ptr.add(r * c.stride);
-            _mm512_mask_storeu_ps(row, m0, sum[0]);
-            _mm512_mask_storeu_ps(row.add(16), m1, sum[1]);
+            // SAFETY: row `r < ROWS` of the tile is the caller's to write; the masks keep
+            // the stores to its first `c.cols` columns.
+            unsafe {
+                let row = c.ptr.add(r * c.stride);
+                _mm512_mask_storeu_ps(row, m0, sum[0]);
+                _mm512_mask_storeu_ps(row.add(16), m1, sum[1]);
+            }
         }
     }
 }
@@ -317,12 +349,17 @@ mod tests {
         out
     }
 
+    /// `build.rs` reads the CPU's flags from `/proc/cpuinfo`, independently of `supported()`.
+    const REBUILD: &str = "the CPU differs from the one akapit's tests were built on \
+        (build.rs read /proc/cpuinfo); rebuild them here with `cargo clean -p akapit`";
+
     #[test]
+    #[cfg_attr(
+        not(akapit_cpu_avx512bf16),
+        ignore = "this CPU has no AVX512-BF16 (build.rs read /proc/cpuinfo)"
+    )]
     fn products_match_the_rounded_inputs_for_every_shape_edge() {
-        if !supported() {
-            eprintln!("skipped: this CPU has no AVX512-BF16");
-            return;
-        }
+        assert!(supported(), "{REBUILD}");
         // Odd inputs, partial panels, row tails of every length, more rows than a block,
         // and enough work to use both the row and the panel split across threads.
         for (rows, inputs, outputs) in [
@@ -350,5 +387,15 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    #[cfg_attr(
+        akapit_cpu_avx512bf16,
+        ignore = "this CPU has AVX512-BF16 (build.rs read /proc/cpuinfo)"
+    )]
+    fn without_avx512_bf16_nothing_is_packed() {
+        assert!(!supported(), "{REBUILD}");
+        assert!(PackedBf16::pack(&values(12, 1), 3, 4).is_none());
     }
 }

@@ -23,13 +23,13 @@ const ABBREVIATIONS: &[&str] = &[
 ];
 
 /// Whether `text` ends with sentence-final punctuation (possibly inside closing quotes or brackets).
-pub(super) fn ends_sentence(text: &str) -> bool {
+pub fn ends_sentence(text: &str) -> bool {
     text.trim_end_matches(CLOSERS)
         .ends_with(['.', '!', '?', '…'])
 }
 
 /// The first whitespace-separated word of `text[range]`, as a byte span of `text`.
-pub(super) fn next_word(text: &str, range: Range<usize>) -> Option<Range<usize>> {
+pub fn next_word(text: &str, range: Range<usize>) -> Option<Range<usize>> {
     let slice = &text[range.clone()];
     let begin = slice.find(|c: char| !c.is_whitespace())?;
     let length = slice[begin..]
@@ -41,7 +41,7 @@ pub(super) fn next_word(text: &str, range: Range<usize>) -> Option<Range<usize>>
 /// The first sentence of `text[range]`, from its first word to the word after which a sentence
 /// ends (or the end of the range), as a byte span of `text`. Scans no further than that word's
 /// successor, so walking a long text sentence by sentence stays linear.
-pub(super) fn next_sentence(text: &str, range: Range<usize>) -> Option<Range<usize>> {
+pub fn next_sentence(text: &str, range: Range<usize>) -> Option<Range<usize>> {
     let first = next_word(text, range.clone())?;
     let mut current = first.clone();
     while let Some(next) = next_word(text, current.end..range.end) {
@@ -109,30 +109,6 @@ pub fn sentence_spans(text: &str) -> Vec<Range<usize>> {
         spans.push(span);
     }
     spans
-}
-
-/// Sentences per search window, and how many sentences each window moves on from the last.
-pub const WINDOW_SENTENCES: usize = 3;
-pub const WINDOW_STRIDE: usize = 2;
-
-/// The byte spans a passage is searched through: runs of `WINDOW_SENTENCES` sentences,
-/// overlapping by one, so a sentence that leans on its neighbour ("in that state") is seen
-/// with it. A passage of up to three sentences is one window; every passage has at least one.
-pub fn windows(text: &str) -> Vec<Range<usize>> {
-    let sentences = sentence_spans(text);
-    if sentences.len() <= WINDOW_SENTENCES {
-        return std::iter::once(0..text.len()).collect();
-    }
-    let mut out = Vec::new();
-    let mut first = 0;
-    loop {
-        let last = (first + WINDOW_SENTENCES).min(sentences.len()) - 1;
-        out.push(sentences[first].start..sentences[last].end);
-        if last + 1 == sentences.len() {
-            return out;
-        }
-        first += WINDOW_STRIDE;
-    }
 }
 
 #[cfg(test)]
@@ -257,43 +233,22 @@ mod tests {
         );
     }
 
-    #[test]
-    fn windows_are_three_sentences_overlapping_by_one() {
-        let text = "Jeden. Dwa. Trzy. Cztery. Pięć. Sześć.";
-        let windows: Vec<&str> = windows(text).into_iter().map(|r| &text[r]).collect();
-        assert_eq!(
-            windows,
-            vec!["Jeden. Dwa. Trzy.", "Trzy. Cztery. Pięć.", "Pięć. Sześć."]
-        );
-    }
-
-    #[test]
-    fn a_short_passage_is_one_window_of_all_its_text() {
-        for text in ["Tytuł bez kropki", "Jedno. Dwa. Trzy.", ""] {
-            assert_eq!(
-                windows(text),
-                std::iter::once(0..text.len()).collect::<Vec<_>>(),
-                "{text}"
-            );
+    proptest::proptest! {
+        /// Sentences come in order, do not overlap, lie on character boundaries, and
+        /// together hold every word of the text exactly once.
+        #[test]
+        fn sentences_hold_every_word_once_in_order(
+            text in "[A-ZŁa-zż0-9 .?!…„”()\\-]{0,160}",
+        ) {
+            let spans = sentence_spans(&text);
+            let mut end = 0;
+            for span in &spans {
+                proptest::prop_assert!(span.start >= end && span.start < span.end);
+                proptest::prop_assert!(text.is_char_boundary(span.start) && text.is_char_boundary(span.end));
+                end = span.end;
+            }
+            let words: Vec<&str> = spans.iter().flat_map(|s| text[s.clone()].split_whitespace()).collect();
+            proptest::prop_assert_eq!(words, text.split_whitespace().collect::<Vec<_>>());
         }
-    }
-
-    #[test]
-    fn windows_cover_every_sentence_of_a_seed_paragraph() {
-        // 003: the sentence about the state of emergency depends on the one before it.
-        let text = "Jednocześnie, mimo planowanych negocjacji z Amerykanami, białoruskie władze nie \
-            zaprzestały wrogich działań hybrydowych wobec sąsiednich państw NATO, a wobec Litwy nawet \
-            je wzmocniły. Doprowadziło to do ogłoszenia w tym państwie stanu nadzwyczajnego od 9 \
-            grudnia. Białoruś przygotowuje się także do posiedzenia Ogólnobiałoruskiego Zgromadzenia \
-            Ludowego (OZL), zaplanowanego na 18–19 grudnia. OZL, powołane w 2022 r., jako organ \
-            konstytucyjny jest formalnie instytucją kształtującą politykę państwa.";
-        let windows = windows(text);
-        assert_eq!(windows.len(), 2);
-        assert!(
-            text[windows[0].clone()].contains("wobec Litwy")
-                && text[windows[0].clone()].contains("stanu nadzwyczajnego")
-        );
-        assert_eq!(windows[0].start, 0);
-        assert_eq!(windows.last().unwrap().end, text.len());
     }
 }

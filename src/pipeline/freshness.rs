@@ -56,7 +56,7 @@ pub fn stale_and_new(manifest: &Manifest) -> Vec<Stale> {
         .collect();
     if let Ok(walked) = ingest::walk(&roots) {
         for file in walked.files {
-            let path = crate::build::absolute(&file).display().to_string();
+            let path = ingest::absolute(&file).display().to_string();
             if !manifest.documents.iter().any(|d| d.path == path) {
                 out.push(Stale {
                     path,
@@ -73,7 +73,7 @@ fn document_change(doc: &DocumentInfo) -> Option<Change> {
     let Ok(meta) = std::fs::metadata(path) else {
         return Some(Change::Missing);
     };
-    let modified = crate::build::modified_time(path);
+    let modified = ingest::modified_time(path);
     if meta.len() == doc.bytes && modified.is_some() && modified == doc.modified {
         return None;
     }

@@ -5,11 +5,11 @@
 //! The local window: `config.json` says `sliding_window: 512`, and Hugging Face
 //! transformers (since PR #40700, "Fix SWA") turns that, for bidirectional attention,
 //! into `512 / 2 + 1 = 257`, masking `|i − j| < 257`: 256 tokens on each side. That, not
-//! `|i − j| < 512` as `../shared/MODELS.md` §2.5 has it, reproduces sentence-transformers
-//! on inputs longer than 257 tokens (checked on a 1,208-token input: cosine 0.99999995
-//! against transformers 5.23, 0.9888 with the `< 512` rule).
+//! `|i − j| < 512`, reproduces sentence-transformers on inputs longer than 257 tokens
+//! (checked on a 1,208-token input: cosine 0.99999995 against transformers 5.23, 0.9888
+//! with the `< 512` rule).
 //! Struct and tensor names mirror the checkpoint (`layers.{i}.self_attn.q_proj`, …, no
-//! `model.` prefix); the architecture is written down in `../shared/MODELS.md` §2.5.
+//! `model.` prefix); the architecture is written down in `docs/MODELS.md`.
 //!
 //! candle-transformers' `gemma3` is causal and reads `model.`-prefixed names, so this
 //! module is its own; it reuses candle-nn's RMSNorm and RoPE kernels. As in the XLM-R
@@ -21,10 +21,12 @@ use candle_core::{Device, Tensor};
 use candle_nn::VarBuilder;
 use serde::Deserialize;
 
-use super::kernels;
-use super::linear::{Linear, Products};
-use super::mmap_table::{MappedTable, Weights};
-use super::Error;
+use super::{mean_pool, Encoder};
+use crate::embed::ops::kernels;
+use crate::embed::ops::linear::Linear;
+use crate::embed::ops::mmap_table::{MappedTable, Weights};
+use crate::embed::Error;
+use crate::models::Products;
 
 /// The fields of `config.json` the encoder needs.
 #[derive(Debug, Clone, Deserialize)]
@@ -255,10 +257,11 @@ impl Gemma {
                             false,
                             products,
                         )?,
-                        o_proj: Linear::load_no_bias(
+                        o_proj: Linear::load(
                             att.pp("o_proj"),
                             heads * head_dim,
                             h,
+                            false,
                             products,
                         )?,
                         q_norm: RmsNorm::load(att.pp("q_norm"), head_dim, eps)?,
@@ -275,7 +278,7 @@ impl Gemma {
                             false,
                             products,
                         )?,
-                        down_proj: Linear::load_no_bias(mlp.pp("down_proj"), ff, h, products)?,
+                        down_proj: Linear::load(mlp.pp("down_proj"), ff, h, false, products)?,
                     },
                     input_layernorm: RmsNorm::load(l.pp("input_layernorm"), h, eps)?,
                     post_attention_layernorm: RmsNorm::load(
@@ -310,15 +313,6 @@ impl Gemma {
         })
     }
 
-    /// Size of the output embedding.
-    pub fn output_size(&self) -> usize {
-        self.head.outputs()
-    }
-
-    pub fn max_positions(&self) -> usize {
-        self.config.max_position_embeddings
-    }
-
     /// Local layers attend to keys with `|i − j| <` this (see the module docs).
     fn local_window(&self) -> usize {
         self.config.sliding_window / 2 + 1
@@ -326,12 +320,7 @@ impl Gemma {
 
     /// Pooled, projected (not yet normalised) embeddings `[batch, hidden]` of right-padded
     /// sequences: `ids` holds `batch × len` ids, `lengths` the real length of each.
-    pub fn forward(
-        &self,
-        ids: &[u32],
-        lengths: &[usize],
-        len: usize,
-    ) -> candle_core::Result<Tensor> {
+    fn forward(&self, ids: &[u32], lengths: &[usize], len: usize) -> candle_core::Result<Tensor> {
         let batch = lengths.len();
         let h = self.config.hidden_size;
         let mut x = (self.embed_tokens.rows(ids, &self.device)? * (h as f64).sqrt())?;
@@ -343,7 +332,26 @@ impl Gemma {
             x = layer.forward(&x, lengths, len, rope, window)?;
         }
         let x = self.norm.forward(&x)?.reshape((batch, len, h))?;
-        self.head.forward(&super::mean_pool(&x, lengths)?)
+        self.head.forward(&mean_pool(&x, lengths)?)
+    }
+}
+
+impl Encoder for Gemma {
+    fn max_positions(&self) -> usize {
+        self.config.max_position_embeddings
+    }
+
+    fn output_size(&self) -> usize {
+        self.head.outputs()
+    }
+
+    fn pooled(
+        &self,
+        ids: &[u32],
+        lengths: &[usize],
+        len: usize,
+    ) -> candle_core::Result<Vec<Vec<f32>>> {
+        self.forward(ids, lengths, len)?.to_vec2()
     }
 }
 

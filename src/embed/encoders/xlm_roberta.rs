@@ -1,6 +1,9 @@
 //! The XLM-RoBERTa encoder (multilingual-e5-small) in candle, one struct per module of
 //! the checkpoint so names match `model.safetensors` (post-LayerNorm BERT layers, erf
-//! GELU, absolute positions offset by `pad_token_id + 1`).
+//! GELU, absolute positions offset by `pad_token_id + 1`), pooled by the mean over real
+//! tokens. candle-transformers' own `xlm_roberta` is the reference it is tested against
+//! (`tests/golden_e5.rs`); this one is faster (stacked Q/K/V, fused kernels, transposed
+//! weights, the vocabulary read from the memory map).
 //!
 //! The 250k-row word embedding table is not copied into memory: rows are gathered
 //! straight from the memory-mapped file, which keeps start-up fast and memory small.
@@ -11,10 +14,12 @@ use candle_core::{Device, Module, Tensor};
 use candle_nn::{LayerNorm, VarBuilder};
 use serde::Deserialize;
 
-use super::kernels;
-use super::linear::{Linear, Products};
-use super::mmap_table::{MappedTable, Weights};
-use super::Error;
+use super::{mean_pool, Encoder};
+use crate::embed::ops::kernels;
+use crate::embed::ops::linear::Linear;
+use crate::embed::ops::mmap_table::{MappedTable, Weights};
+use crate::embed::Error;
+use crate::models::Products;
 
 /// The fields of `config.json` the encoder needs.
 #[derive(Debug, Clone, Deserialize)]
@@ -94,7 +99,8 @@ pub struct XlmRoberta {
 }
 
 impl XlmRoberta {
-    pub fn load(dir: &Path) -> Result<Self, Error> {
+    /// `products` applies to every layer's products.
+    pub fn load(dir: &Path, products: Products) -> Result<Self, Error> {
         let config = Config::load(dir)?;
         let weights = Weights::open(
             dir,
@@ -102,7 +108,7 @@ impl XlmRoberta {
             config.vocab_size,
             config.hidden_size,
         )?;
-        Self::build(config, weights.table, weights.vb, Device::Cpu)
+        Self::build(config, weights.table, weights.vb, Device::Cpu, products)
             .map_err(|e| Error::model(&weights.path, e))
     }
 
@@ -111,6 +117,7 @@ impl XlmRoberta {
         word_embeddings: MappedTable,
         vb: VarBuilder,
         device: Device,
+        products: Products,
     ) -> candle_core::Result<Self> {
         let h = config.hidden_size;
         let eps = config.layer_norm_eps;
@@ -139,15 +146,15 @@ impl XlmRoberta {
                             &["self.query", "self.key", "self.value"].map(|n| (att.pp(n), h)),
                             h,
                             true,
-                            Products::F32,
+                            products,
                         )?,
                         heads,
                         head_dim: h / heads,
                     },
-                    attention_output: Linear::load(att.pp("output.dense"), h, h)?,
+                    attention_output: Linear::load(att.pp("output.dense"), h, h, true, products)?,
                     attention_norm: layer_norm(att.pp("output.LayerNorm"), h, eps)?,
-                    intermediate: Linear::load(l.pp("intermediate.dense"), h, ff)?,
-                    output: Linear::load(l.pp("output.dense"), ff, h)?,
+                    intermediate: Linear::load(l.pp("intermediate.dense"), h, ff, true, products)?,
+                    output: Linear::load(l.pp("output.dense"), ff, h, true, products)?,
                     output_norm: layer_norm(l.pp("output.LayerNorm"), h, eps)?,
                 })
             })
@@ -160,23 +167,9 @@ impl XlmRoberta {
         })
     }
 
-    pub fn hidden_size(&self) -> usize {
-        self.config.hidden_size
-    }
-
-    pub fn max_positions(&self) -> usize {
-        // Positions start after the padding id, so that many rows are never used.
-        self.config.max_position_embeddings - self.config.pad_token_id as usize - 1
-    }
-
     /// Last hidden states `[batch, len, hidden]` for right-padded sequences: `ids` holds
     /// `batch × len` ids, `lengths` the real length of each sequence.
-    pub fn forward(
-        &self,
-        ids: &[u32],
-        lengths: &[usize],
-        len: usize,
-    ) -> candle_core::Result<Tensor> {
+    fn forward(&self, ids: &[u32], lengths: &[usize], len: usize) -> candle_core::Result<Tensor> {
         let batch = lengths.len();
         let h = self.config.hidden_size;
         let pad = self.config.pad_token_id;
@@ -195,6 +188,26 @@ impl XlmRoberta {
             x = layer.forward(&x, lengths, len)?;
         }
         x.reshape((batch, len, h))
+    }
+}
+
+impl Encoder for XlmRoberta {
+    fn max_positions(&self) -> usize {
+        // Positions start after the padding id, so that many rows are never used.
+        self.config.max_position_embeddings - self.config.pad_token_id as usize - 1
+    }
+
+    fn output_size(&self) -> usize {
+        self.config.hidden_size
+    }
+
+    fn pooled(
+        &self,
+        ids: &[u32],
+        lengths: &[usize],
+        len: usize,
+    ) -> candle_core::Result<Vec<Vec<f32>>> {
+        mean_pool(&self.forward(ids, lengths, len)?, lengths)?.to_vec2()
     }
 }
 

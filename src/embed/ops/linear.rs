@@ -7,23 +7,7 @@ use candle_core::{Result, Tensor};
 use candle_nn::VarBuilder;
 
 use super::bf16::PackedBf16;
-
-/// The arithmetic of a layer's products.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Products {
-    F32,
-    /// Inputs rounded to bf16, sums in f32 (`super::bf16`).
-    Bf16,
-}
-
-impl std::fmt::Display for Products {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Products::F32 => "f32",
-            Products::Bf16 => "bf16",
-        })
-    }
-}
+use crate::models::Products;
 
 pub struct Linear {
     weight: Weight,
@@ -37,19 +21,15 @@ enum Weight {
 }
 
 impl Linear {
-    /// `weight` `[outputs, inputs]` and `bias` `[outputs]`.
-    pub fn load(vb: VarBuilder, inputs: usize, outputs: usize) -> Result<Self> {
-        Self::stacked(&[(vb, outputs)], inputs, true, Products::F32)
-    }
-
-    /// `weight` only.
-    pub fn load_no_bias(
+    /// `weight` `[outputs, inputs]`, and `bias` `[outputs]` when `bias` is set.
+    pub fn load(
         vb: VarBuilder,
         inputs: usize,
         outputs: usize,
+        bias: bool,
         products: Products,
     ) -> Result<Self> {
-        Self::stacked(&[(vb, outputs)], inputs, false, products)
+        Self::stacked(&[(vb, outputs)], inputs, bias, products)
     }
 
     /// Several layers with the same input computed as one product, outputs side by side

@@ -8,7 +8,7 @@ use candle_nn::VarBuilder;
 use memmap2::Mmap;
 use safetensors::tensor::{Dtype, SafeTensors};
 
-use super::Error;
+use crate::embed::Error;
 
 pub struct MappedTable {
     path: PathBuf,

@@ -59,6 +59,10 @@ macro_rules! with_avx2 {
         fn $name($($arg: $ty),*) {
             #[cfg(target_arch = "x86_64")]
             if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+                /// The generic loop compiled for AVX2 and FMA.
+                ///
+                /// # Safety
+                /// The CPU must have AVX2 and FMA.
                 #[target_feature(enable = "avx2,fma")]
                 unsafe fn wide($($arg: $ty),*) {
                     $generic($($arg),*)
@@ -146,7 +150,7 @@ fn par_rows(out: &mut [f32], row_len: usize, work: impl Fn(usize, &mut [f32]) + 
     });
 }
 
-pub(super) fn contiguous_f32<'a>(
+pub(crate) fn contiguous_f32<'a>(
     storage: &'a CpuStorage,
     layout: &Layout,
     op: &str,

@@ -1,0 +1,113 @@
+//! The command line's error: a failure of one of the layers underneath (each with its own
+//! context), or a request that cannot be served as given, with what to do instead. Every
+//! error exits with code 2; `Outcome` decides between 0 and 1.
+
+use std::path::PathBuf;
+
+use super::DEFAULT_CORPUS;
+use crate::{embed, eval, ingest, models, pipeline, search, store};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Ingest(#[from] ingest::Error),
+    #[error(transparent)]
+    Models(#[from] models::Error),
+    #[error(transparent)]
+    Embed(#[from] embed::Error),
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    #[error(transparent)]
+    Pipeline(#[from] pipeline::Error),
+    #[error(transparent)]
+    Search(#[from] search::Error),
+    #[error(transparent)]
+    Eval(#[from] eval::Error),
+    /// Documents named on the command line that the index does not hold.
+    #[error("{flag} {source}; `akapit status` lists the indexed documents")]
+    Documents {
+        flag: &'static str,
+        source: search::Error,
+    },
+    #[error("the question is empty")]
+    EmptyQuestion,
+    #[error("the text is empty; give --text with some words, or --doc PATH --paragraph N")]
+    EmptyText,
+    #[error("there is no index in {} yet; run `akapit index PATH...` (or `akapit ask \"...\"`, which builds one from {DEFAULT_CORPUS}/)", dir.display())]
+    NoIndex { dir: PathBuf },
+    #[error("there is no index in {} yet and no {DEFAULT_CORPUS}/ folder here to build one from; run `akapit index PATH...` first", dir.display())]
+    NoCorpus { dir: PathBuf },
+    #[error("no paths given, the index records no folders, and there is no {DEFAULT_CORPUS}/ folder here; say what to index: akapit index PATH...")]
+    NoPaths,
+    #[error("the index in {} disappeared while akapit was using it", dir.display())]
+    Vanished { dir: PathBuf },
+    #[error("{doc} has no paragraph {paragraph} (it has paragraphs 1–{count})")]
+    NoParagraph {
+        doc: String,
+        paragraph: u32,
+        count: usize,
+    },
+    #[error("the index holds {dims}-dimensional vectors, which this akapit cannot make ({source}); rebuild it with `akapit index --rebuild`")]
+    IndexDims { dims: usize, source: models::Error },
+    #[error("{reason}; this index was built by another akapit version, rebuild it with `akapit index --rebuild`")]
+    Analyzer { reason: String },
+    #[error("{}: no query has judgements in qrels.tsv", dir.display())]
+    NoJudgedQueries { dir: PathBuf },
+    #[error("{what} failed during the benchmark: {detail}")]
+    Bench { what: String, detail: String },
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// A search error, with the flag that named the documents when it is about them.
+    pub fn documents(flag: &'static str) -> impl FnOnce(search::Error) -> Error {
+        move |source| {
+            if source.is_about_documents() {
+                Error::Documents { flag, source }
+            } else {
+                Error::Search(source)
+            }
+        }
+    }
+
+    /// Adapter for `map_err` on I/O results.
+    pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io { path, source }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What a successful command found, which decides the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Results were printed (exit 0).
+    Found,
+    /// The command worked but found nothing (exit 1).
+    NothingFound,
+}
+
+impl Outcome {
+    pub fn from_count(n: usize) -> Self {
+        if n == 0 {
+            Outcome::NothingFound
+        } else {
+            Outcome::Found
+        }
+    }
+
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Outcome::Found => 0,
+            Outcome::NothingFound => 1,
+        }
+    }
+}
+
+/// Exit code for errors.
+pub const ERROR_EXIT: u8 = 2;

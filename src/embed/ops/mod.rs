@@ -1,0 +1,16 @@
+//! Ops: the hand-written pieces under the encoders, and the only room in akapit where
+//! `unsafe` code is allowed. `kernels` fuses element-wise work (GELU, masked softmax, the
+//! gated activation) into vectorised loops; `bf16` multiplies with AVX512-BF16 instructions;
+//! `linear` is a layer's product in the arithmetic the model runs in; `mmap_table` reads
+//! vocabulary rows from memory-mapped weights.
+//!
+//! Every `unsafe fn` here says in a `# Safety` section what its caller must guarantee, and
+//! every `unsafe` block says why that holds.
+
+#![allow(unsafe_code)]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+pub(crate) mod bf16;
+pub(crate) mod kernels;
+pub(crate) mod linear;
+pub(crate) mod mmap_table;

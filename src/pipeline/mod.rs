@@ -1,0 +1,420 @@
+//! The indexing pipeline, written once for every caller (`index`, `ask` on a new project,
+//! `eval`, `bench`): documents → passages → windows → vectors → a new store generation.
+//!
+//! Documents are files found under folders, or records handed over directly (an eval
+//! corpus, a benchmark's synthetic passages), each record one passage. A document whose
+//! content hash is unchanged is copied from the previous index with its vectors (its
+//! keyword terms remade if the analyzer changed); only new and changed documents are cut
+//! into passages and windows and embedded, all windows in one call so that similar lengths
+//! batch together. An index with nothing to change is left as it is, and the model is then
+//! never loaded. `freshness` tells, without building, which indexed files changed.
+
+mod error;
+pub mod freshness;
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use crate::checksum::sha256_hex;
+use crate::embed::{Embedder, Role};
+use crate::ingest::{self, ChunkOptions, Extracted, Passage};
+use crate::store::{self, DocumentInfo, Index, Manifest, ModelInfo, NewPassage, NewWindow};
+use crate::text::{self, Analyzer};
+use crate::ui::Ui;
+
+pub use error::Error;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Passages stay at most this many tokens even for models with longer windows.
+pub const MAX_PASSAGE_TOKENS: usize = 512;
+
+/// How passages are made and stored; an index built with other settings is not reused.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The weights that embed, and the vector size.
+    pub model: ModelInfo,
+    /// Most tokens per passage (see `passage_tokens`).
+    pub passage_tokens: usize,
+    /// How passages become keyword-search terms.
+    pub analyzer: Analyzer,
+}
+
+/// Passage size for a model whose window is `max_tokens`: the window, but never larger
+/// than akapit's passage size.
+pub fn passage_tokens(max_tokens: usize) -> usize {
+    max_tokens.min(MAX_PASSAGE_TOKENS)
+}
+
+/// One document given as text: indexed as a single passage, keyed by `id`.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub id: String,
+    pub text: String,
+}
+
+/// What to index.
+#[derive(Debug, Clone)]
+pub enum Input {
+    /// Files and folders (walked); the manifest records them as the index's roots.
+    Files(Vec<PathBuf>),
+    /// Records; `label` names where their vectors come from (recorded as the index's
+    /// root), and only an index with the same label is reused.
+    Records { label: String, records: Vec<Record> },
+}
+
+/// One build.
+pub struct Request<'a> {
+    pub index_dir: &'a Path,
+    pub input: Input,
+    pub settings: Settings,
+    /// Embed everything again, even unchanged documents.
+    pub rebuild: bool,
+}
+
+/// What a build did.
+#[derive(Debug)]
+pub struct Report {
+    pub manifest: Manifest,
+    /// Nothing changed: nothing was written.
+    pub up_to_date: bool,
+    pub embedded_documents: usize,
+    pub embedded_passages: usize,
+    pub reused_documents: usize,
+    /// Keys (paths or record ids) of documents that were indexed before and are gone now.
+    pub removed_documents: Vec<String>,
+}
+
+/// A document that needs embedding.
+struct Document {
+    info: DocumentInfo,
+    passages: Vec<Passage>,
+}
+
+/// The documents found, split into those to embed and those to copy.
+struct Gathered {
+    /// What the manifest records as the index's roots.
+    roots: Vec<String>,
+    new: Vec<Document>,
+    /// Keys of documents unchanged since the previous index.
+    unchanged: Vec<String>,
+}
+
+pub fn build(request: Request, embedder: &dyn Embedder, ui: &Ui) -> Result<Report> {
+    let previous = open_previous(&request, ui);
+    let Request {
+        index_dir,
+        input,
+        settings,
+        ..
+    } = request;
+    let unchanged = |key: &str, sha256: &str| {
+        previous.as_ref().is_some_and(|p| {
+            p.manifest()
+                .documents
+                .iter()
+                .any(|d| d.path == key && d.sha256 == sha256)
+        })
+    };
+    let gathered = match input {
+        Input::Files(roots) => read_files(&roots, &settings, embedder, &unchanged, ui)?,
+        Input::Records { label, records } => read_records(label, records, &unchanged),
+    };
+    let removed: Vec<String> = previous.as_ref().map_or_else(Vec::new, |p| {
+        p.manifest()
+            .documents
+            .iter()
+            .filter(|d| {
+                !gathered.unchanged.contains(&d.path)
+                    && !gathered.new.iter().any(|n| n.info.path == d.path)
+            })
+            .map(|d| d.path.clone())
+            .collect()
+    });
+    if let Some(previous) = &previous {
+        let same_roots = previous.manifest().roots == gathered.roots;
+        if gathered.new.is_empty() && removed.is_empty() && same_roots {
+            return Ok(Report {
+                manifest: previous.manifest().clone(),
+                up_to_date: true,
+                embedded_documents: 0,
+                embedded_passages: 0,
+                reused_documents: gathered.unchanged.len(),
+                removed_documents: removed,
+            });
+        }
+    }
+    // The window spans of each new passage, in document and passage order.
+    let spans: Vec<Vec<Range<usize>>> = gathered
+        .new
+        .iter()
+        .flat_map(|d| d.passages.iter().map(|p| text::windows(&p.text)))
+        .collect();
+    let vectors = embed_windows(&gathered.new, &spans, embedder, ui)?;
+    let manifest = store_generation(
+        index_dir,
+        &settings,
+        &gathered,
+        previous.as_ref(),
+        &spans,
+        vectors,
+        ui,
+    )?;
+    Ok(Report {
+        manifest,
+        up_to_date: false,
+        embedded_documents: gathered.new.len(),
+        embedded_passages: spans.len(),
+        reused_documents: gathered.unchanged.len(),
+        removed_documents: removed,
+    })
+}
+
+/// The previous index, if its vectors can be reused: same model weights and vector size,
+/// same chunker, and (for records) the same label. An index that cannot be opened is
+/// replaced, with a warning.
+fn open_previous(request: &Request, ui: &Ui) -> Option<Index> {
+    if request.rebuild {
+        return None;
+    }
+    let previous = match Index::open(request.index_dir) {
+        Ok(previous) => previous?,
+        Err(e) => {
+            ui.warn(format!("{e}; building a new index instead"));
+            return None;
+        }
+    };
+    let m = previous.manifest();
+    let settings = &request.settings;
+    let same_origin = match &request.input {
+        Input::Files(_) => true,
+        Input::Records { label, .. } => m.roots == [label.clone()],
+    };
+    if m.model == settings.model && m.chunker_version == ingest::CHUNKER_VERSION && same_origin {
+        return Some(previous);
+    }
+    ui.note(format!(
+        "the index was built with {} at {} dims (chunker v{}, from {}); embedding everything again with {} at {} dims",
+        m.model.name,
+        m.model.dims,
+        m.chunker_version,
+        m.roots.join(", "),
+        settings.model.name,
+        settings.model.dims
+    ));
+    None
+}
+
+/// Cleans `text` and cuts it into passages of at most `passage_tokens` tokens as the
+/// embedder counts them: how `index` cuts every file.
+pub fn chunk_text(text: &str, passage_tokens: usize, embedder: &dyn Embedder) -> Vec<Passage> {
+    // A tokenizer failure counts every character as a token: passages only get shorter.
+    let count = |text: &str| {
+        embedder
+            .count_tokens(text, Role::Passage)
+            .unwrap_or_else(|_| text.chars().count() + 16)
+    };
+    ingest::chunk(text, &ChunkOptions::new(passage_tokens), &count)
+}
+
+/// Walks `roots`, reads every file, and cuts those that changed into passages.
+fn read_files(
+    roots: &[PathBuf],
+    settings: &Settings,
+    embedder: &dyn Embedder,
+    unchanged: &dyn Fn(&str, &str) -> bool,
+    ui: &Ui,
+) -> Result<Gathered> {
+    let walked = ingest::walk(roots)?;
+    for skipped in &walked.skipped {
+        ui.note(format!(
+            "skipping {}: {}",
+            skipped.path.display(),
+            skipped.reason
+        ));
+    }
+    let mut gathered = Gathered {
+        roots: roots
+            .iter()
+            .map(|r| ingest::absolute(r).display().to_string())
+            .collect(),
+        new: Vec::new(),
+        unchanged: Vec::new(),
+    };
+    let bar = ui.bar(walked.files.len() as u64, "reading");
+    for path in &walked.files {
+        bar.inc(1);
+        let key = ingest::absolute(path).display().to_string();
+        let loaded = match ingest::extract(path)? {
+            Extracted::Binary { .. } => {
+                bar.suspend(|| {
+                    ui.warn(format!(
+                        "skipping {}: it looks like a binary file, not text",
+                        path.display()
+                    ))
+                });
+                continue;
+            }
+            Extracted::Text(loaded) => loaded,
+        };
+        if unchanged(&key, &loaded.sha256) {
+            gathered.unchanged.push(key);
+            continue;
+        }
+        if loaded.lossy {
+            bar.suspend(|| {
+                ui.warn(format!(
+                    "{}: not valid UTF-8; invalid bytes were replaced with U+FFFD",
+                    path.display()
+                ))
+            });
+        }
+        // The first file to cut loads the model; a model that cannot load fails here.
+        embedder.count_tokens("", Role::Passage)?;
+        let passages = chunk_text(&loaded.text, settings.passage_tokens, embedder);
+        if passages.is_empty() {
+            bar.suspend(|| ui.note(format!("{}: no text to index", path.display())));
+        }
+        gathered.new.push(Document {
+            info: DocumentInfo {
+                path: key,
+                sha256: loaded.sha256,
+                bytes: loaded.bytes,
+                modified: ingest::modified_time(path),
+                passages: passages.len(),
+            },
+            passages,
+        });
+    }
+    bar.finish_and_clear();
+    Ok(gathered)
+}
+
+/// Each record as a document of one passage (its whole text).
+fn read_records(
+    label: String,
+    records: Vec<Record>,
+    unchanged: &dyn Fn(&str, &str) -> bool,
+) -> Gathered {
+    let mut gathered = Gathered {
+        roots: vec![label],
+        new: Vec::new(),
+        unchanged: Vec::new(),
+    };
+    for record in records {
+        let sha256 = sha256_hex(record.text.as_bytes());
+        if unchanged(&record.id, &sha256) {
+            gathered.unchanged.push(record.id);
+            continue;
+        }
+        gathered.new.push(Document {
+            info: DocumentInfo {
+                path: record.id,
+                sha256,
+                bytes: record.text.len() as u64,
+                modified: None,
+                passages: 1,
+            },
+            passages: vec![Passage {
+                paragraph: 1,
+                start_line: 1,
+                end_line: 1,
+                text: record.text,
+            }],
+        });
+    }
+    gathered
+}
+
+/// Every window of every new passage in one call, so similar lengths batch together
+/// across documents; vectors come back in window order. `spans[i]` are the windows of the
+/// i-th new passage.
+fn embed_windows(
+    documents: &[Document],
+    spans: &[Vec<Range<usize>>],
+    embedder: &dyn Embedder,
+    ui: &Ui,
+) -> Result<Vec<Vec<f32>>> {
+    let texts: Vec<&str> = documents
+        .iter()
+        .flat_map(|d| d.passages.iter())
+        .zip(spans)
+        .flat_map(|(p, spans)| spans.iter().map(|span| &p.text[span.clone()]))
+        .collect();
+    if texts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let bar = ui.bar(texts.len() as u64, "embedding");
+    bar.set_message(format!("windows of {} passages", spans.len()));
+    let vectors = embedder.embed(&texts, Role::Passage, &mut |n| bar.inc(n as u64))?;
+    bar.finish_and_clear();
+    if vectors.len() != texts.len() {
+        return Err(Error::VectorCount {
+            expected: texts.len(),
+            got: vectors.len(),
+        });
+    }
+    Ok(vectors)
+}
+
+/// Writes and publishes the new generation: unchanged documents copied from `previous`,
+/// then the new ones with their vectors.
+fn store_generation(
+    index_dir: &Path,
+    settings: &Settings,
+    gathered: &Gathered,
+    previous: Option<&Index>,
+    spans: &[Vec<Range<usize>>],
+    vectors: Vec<Vec<f32>>,
+    ui: &Ui,
+) -> Result<Manifest> {
+    let analyzer = settings.analyzer.to_string();
+    let mut builder = store::Builder::create(
+        index_dir,
+        settings.model.clone(),
+        ingest::CHUNKER_VERSION,
+        analyzer.clone(),
+        gathered.roots.clone(),
+    )?;
+    if let Some(previous) = previous {
+        let same_terms = previous.manifest().analyzer == analyzer;
+        if !same_terms && !gathered.unchanged.is_empty() {
+            ui.note(format!(
+                "keeping the vectors of {} unchanged documents, remaking their keyword terms with {analyzer}",
+                gathered.unchanged.len()
+            ));
+        }
+        for key in &gathered.unchanged {
+            if same_terms {
+                builder.copy_document(previous, key)?;
+                continue;
+            }
+            let (info, mut passages) = previous
+                .document(key)?
+                .ok_or_else(|| store::Error::UnknownDocument(key.clone()))?;
+            for passage in &mut passages {
+                passage.terms = settings.analyzer.terms(&passage.text).join(" ");
+            }
+            builder.add_document(info, passages)?;
+        }
+    }
+    let mut vectors = vectors.into_iter();
+    let mut spans = spans.iter();
+    for document in &gathered.new {
+        let passages = document
+            .passages
+            .iter()
+            .zip(&mut spans)
+            .map(|(p, spans)| NewPassage {
+                paragraph: p.paragraph,
+                start_line: p.start_line,
+                end_line: p.end_line,
+                terms: settings.analyzer.terms(&p.text).join(" "),
+                text: p.text.clone(),
+                windows: NewWindow::zip(spans, &mut vectors),
+            })
+            .collect();
+        builder.add_document(document.info.clone(), passages)?;
+    }
+    Ok(builder.commit()?)
+}
