@@ -119,6 +119,7 @@ fn embeddings_match_candle_transformers_on_the_same_weights() {
     let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &Device::Cpu).unwrap();
     let reference = XLMRobertaModel::new(&config, vb).expect("candle-transformers loads it");
     let golden = golden();
+    let mut lowest = f32::MAX;
     let mut compared = 0;
     for wanted in [Role::Query, Role::Passage] {
         // One window each: candle-transformers has no windowing of longer inputs.
@@ -136,8 +137,10 @@ fn embeddings_match_candle_transformers_on_the_same_weights() {
             let theirs = reference_embedding(&reference, &ids);
             let c = cosine(ours, &theirs);
             assert!(c >= 0.99999, "cosine {c:.7} for {:?}", case.text);
+            lowest = lowest.min(c);
             compared += 1;
         }
     }
     assert!(compared >= 10, "only {compared} cases compared");
+    eprintln!("{compared} cases, lowest cosine to candle-transformers {lowest:.8}");
 }

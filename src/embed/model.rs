@@ -139,9 +139,7 @@ impl Embedder for Model {
     }
 
     fn count_tokens(&self, text: &str, role: Role) -> Result<usize, Error> {
-        let windows = self.windows(text, role)?;
-        let special = 2 * windows.len().saturating_sub(1);
-        Ok(windows.iter().map(Vec::len).sum::<usize>() - special)
+        self.tokenizer.count(self.prefix(role), text)
     }
 
     fn embed(

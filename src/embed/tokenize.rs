@@ -10,7 +10,7 @@
 
 use std::path::Path;
 
-use tokenizers::{PostProcessor, Tokenizer, TruncationDirection};
+use tokenizers::{Encoding, PostProcessor, Tokenizer, TruncationDirection};
 
 use super::Error;
 use crate::models::charmap::CharMap;
@@ -67,19 +67,27 @@ impl TextTokenizer {
             .map_or(0, |p| p.added_tokens(false))
     }
 
-    /// The windows of `prefix + text`, in order, each with the model's special tokens;
-    /// an empty input still gives one window.
-    pub fn windows(&self, prefix: &str, text: &str) -> Result<Vec<Vec<u32>>, Error> {
+    /// The tokens of `prefix + text` without special tokens, in one piece.
+    fn content(&self, prefix: &str, text: &str) -> Result<Encoding, Error> {
         let joined = format!("{prefix}{text}");
         let input = match &self.charmap {
             Some(map) => map.apply(&joined),
             None => joined,
         };
-        let tokenize_error = |e: tokenizers::Error| Error::Tokenize(e.to_string());
-        let mut content = self
-            .tokenizer
+        self.tokenizer
             .encode_fast(input.as_str(), false)
-            .map_err(tokenize_error)?;
+            .map_err(|e| Error::Tokenize(e.to_string()))
+    }
+
+    /// How many tokens `prefix + text` is as one sequence, special tokens included.
+    pub fn count(&self, prefix: &str, text: &str) -> Result<usize, Error> {
+        Ok(self.content(prefix, text)?.len() + self.special_tokens())
+    }
+
+    /// The windows of `prefix + text`, in order, each with the model's special tokens;
+    /// an empty input still gives one window.
+    pub fn windows(&self, prefix: &str, text: &str) -> Result<Vec<Vec<u32>>, Error> {
+        let mut content = self.content(prefix, text)?;
         let room = self.window.saturating_sub(self.special_tokens());
         content.truncate(room, 0, TruncationDirection::Right);
         let rest = content.take_overflowing();
@@ -89,7 +97,7 @@ impl TextTokenizer {
                 Some(processor) => processor
                     .process(part, None, true)
                     .map(|window| window.get_ids().to_vec())
-                    .map_err(tokenize_error),
+                    .map_err(|e| Error::Tokenize(e.to_string())),
                 None => Ok(part.get_ids().to_vec()),
             })
             .collect()
@@ -153,6 +161,7 @@ mod tests {
             windows,
             vec![vec![1, 4, 5, 6, 2], vec![1, 7, 8, 9, 2], vec![1, 10, 11, 2]]
         );
+        assert_eq!(tokenizer.count("q: ", "a b c d e f g").unwrap(), 10);
         assert_eq!(tokenizer.windows("", "").unwrap(), vec![vec![1, 2]]);
         assert_eq!(tokenizer.token_id("[PAD]").unwrap(), 3);
         assert!(tokenizer.set_window(2).is_err());

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use akapit::eval::Dataset;
-use akapit::search::analyze::Analyzer;
+use akapit::text::Analyzer;
 use rusqlite::{Connection, OpenFlags};
 use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};

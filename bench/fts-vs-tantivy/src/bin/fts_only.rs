@@ -1,6 +1,6 @@
 //! The FTS5 half alone, to measure the binary-size cost of linking tantivy.
 use akapit::eval::Dataset;
-use akapit::search::analyze::Analyzer;
+use akapit::text::Analyzer;
 use rusqlite::Connection;
 
 fn main() {
