@@ -12,6 +12,7 @@
 mod error;
 pub mod freshness;
 
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -108,26 +109,30 @@ pub fn build(request: Request, embedder: &dyn Embedder, ui: &Ui) -> Result<Repor
         settings,
         ..
     } = request;
-    let unchanged = |key: &str, sha256: &str| {
-        previous.as_ref().is_some_and(|p| {
-            p.manifest()
-                .documents
-                .iter()
-                .any(|d| d.path == key && d.sha256 == sha256)
-        })
-    };
+    // Each indexed document's content hash, by key.
+    let known: HashMap<&str, &str> = previous.as_ref().map_or_else(HashMap::new, |p| {
+        p.manifest()
+            .documents
+            .iter()
+            .map(|d| (d.path.as_str(), d.sha256.as_str()))
+            .collect()
+    });
+    let unchanged = |key: &str, sha256: &str| known.get(key) == Some(&sha256);
     let gathered = match input {
         Input::Files(roots) => read_files(&roots, &settings, embedder, &unchanged, ui)?,
         Input::Records { label, records } => read_records(label, records, &unchanged),
     };
+    let found: HashSet<&str> = gathered
+        .unchanged
+        .iter()
+        .map(String::as_str)
+        .chain(gathered.new.iter().map(|d| d.info.path.as_str()))
+        .collect();
     let removed: Vec<String> = previous.as_ref().map_or_else(Vec::new, |p| {
         p.manifest()
             .documents
             .iter()
-            .filter(|d| {
-                !gathered.unchanged.contains(&d.path)
-                    && !gathered.new.iter().any(|n| n.info.path == d.path)
-            })
+            .filter(|d| !found.contains(d.path.as_str()))
             .map(|d| d.path.clone())
             .collect()
     });
