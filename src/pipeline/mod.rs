@@ -137,8 +137,10 @@ pub fn build(request: Request, embedder: &dyn Embedder, ui: &Ui) -> Result<Repor
             .collect()
     });
     if let Some(previous) = &previous {
-        let same_roots = previous.manifest().roots == gathered.roots;
-        if gathered.new.is_empty() && removed.is_empty() && same_roots {
+        let m = previous.manifest();
+        let same_terms = m.analyzer == settings.analyzer.to_string();
+        let same_roots = m.roots == gathered.roots;
+        if gathered.new.is_empty() && removed.is_empty() && same_roots && same_terms {
             return Ok(Report {
                 manifest: previous.manifest().clone(),
                 up_to_date: true,
@@ -422,4 +424,166 @@ fn store_generation(
         builder.add_document(document.info.clone(), passages)?;
     }
     Ok(builder.commit()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::*;
+    use crate::embed::fake::FakeEmbedder;
+    use crate::embed::Error as EmbedError;
+
+    /// The fake embedder, counting the texts it is asked to embed.
+    struct Counting {
+        inner: FakeEmbedder,
+        embedded: Cell<usize>,
+    }
+
+    impl Counting {
+        fn new() -> Self {
+            Counting {
+                inner: FakeEmbedder::default(),
+                embedded: Cell::new(0),
+            }
+        }
+
+        /// Texts embedded since the last call.
+        fn take(&self) -> usize {
+            self.embedded.replace(0)
+        }
+    }
+
+    impl Embedder for Counting {
+        fn dims(&self) -> usize {
+            self.inner.dims()
+        }
+
+        fn count_tokens(&self, text: &str, role: Role) -> Result<usize, EmbedError> {
+            self.inner.count_tokens(text, role)
+        }
+
+        fn embed(
+            &self,
+            texts: &[&str],
+            role: Role,
+            progress: &mut dyn FnMut(usize),
+        ) -> Result<Vec<Vec<f32>>, EmbedError> {
+            self.embedded.set(self.embedded.get() + texts.len());
+            self.inner.embed(texts, role, progress)
+        }
+    }
+
+    fn settings(analyzer: Analyzer) -> Settings {
+        Settings {
+            model: ModelInfo {
+                name: "fake".into(),
+                revision: "test".into(),
+                sha256: "0".repeat(64),
+                dims: FakeEmbedder::default().dims,
+            },
+            passage_tokens: 512,
+            analyzer,
+        }
+    }
+
+    fn records(texts: &[(&str, &str)]) -> Input {
+        Input::Records {
+            label: "test".into(),
+            records: texts
+                .iter()
+                .map(|(id, text)| Record {
+                    id: id.to_string(),
+                    text: text.to_string(),
+                })
+                .collect(),
+        }
+    }
+
+    fn build_records(
+        dir: &Path,
+        texts: &[(&str, &str)],
+        analyzer: Analyzer,
+        e: &Counting,
+    ) -> Report {
+        let request = Request {
+            index_dir: dir,
+            input: records(texts),
+            settings: settings(analyzer),
+            rebuild: false,
+        };
+        build(request, e, &Ui::new(true)).unwrap()
+    }
+
+    const CORPUS: [(&str, &str); 3] = [
+        ("a", "Białoruś i Rosja przyjęły plan. Plan zakłada ćwiczenia. Ćwiczenia odbędą się we wrześniu. Wrzesień jest blisko."),
+        ("b", "Kazachstan prosił o pomoc."),
+        ("c", "Litwa ogłosiła stan nadzwyczajny."),
+    ];
+
+    #[test]
+    fn only_new_and_changed_records_are_embedded() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = Counting::new();
+        let first = build_records(dir.path(), &CORPUS, Analyzer::DEFAULT, &e);
+        assert_eq!(
+            (first.embedded_documents, first.manifest.documents.len()),
+            (3, 3)
+        );
+        // "a" has four sentences: two windows.
+        assert_eq!(e.take(), 4);
+
+        let again = build_records(dir.path(), &CORPUS, Analyzer::DEFAULT, &e);
+        assert!(again.up_to_date);
+        assert_eq!(e.take(), 0);
+
+        let changed = [CORPUS[0], ("b", "Kazachstan prosił ODKB o pomoc.")];
+        let update = build_records(dir.path(), &changed, Analyzer::DEFAULT, &e);
+        assert_eq!((update.embedded_documents, update.reused_documents), (1, 1));
+        assert_eq!(update.removed_documents, ["c"]);
+        assert_eq!(e.take(), 1);
+    }
+
+    #[test]
+    fn another_analyzer_remakes_the_terms_and_keeps_the_vectors() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = Counting::new();
+        build_records(dir.path(), &CORPUS, Analyzer::DEFAULT, &e);
+        e.take();
+        let plain = build_records(dir.path(), &CORPUS, Analyzer::Plain, &e);
+        assert!(!plain.up_to_date, "the terms must be remade");
+        assert_eq!(e.take(), 0, "no vector is made again");
+        assert_eq!(plain.manifest.analyzer, "plain");
+        let index = Index::open(dir.path()).unwrap().unwrap();
+        // "prosił" is its own term under plain analysis (Snowball would stem it).
+        let found = index
+            .lexical_search(&Analyzer::Plain.terms("prosił"), 5, None)
+            .unwrap();
+        assert_eq!(found.len(), 1, "{found:?}");
+        let doc = index.passage(found[0].0).unwrap().doc;
+        assert_eq!(doc, "b");
+    }
+
+    #[test]
+    fn another_label_embeds_everything_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = Counting::new();
+        build_records(dir.path(), &CORPUS, Analyzer::DEFAULT, &e);
+        e.take();
+        let request = Request {
+            index_dir: dir.path(),
+            input: match records(&CORPUS) {
+                Input::Records { records, .. } => Input::Records {
+                    label: "other products".into(),
+                    records,
+                },
+                files => files,
+            },
+            settings: settings(Analyzer::DEFAULT),
+            rebuild: false,
+        };
+        let report = build(request, &e, &Ui::new(true)).unwrap();
+        assert_eq!(report.embedded_documents, 3);
+        assert_eq!(e.take(), 4);
+    }
 }
