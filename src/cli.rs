@@ -121,7 +121,7 @@ pub struct AskArgs {
 
     /// Drop results scoring below this (the mode's score: cosine for dense, BM25 for
     /// lexical, fused for hybrid).
-    #[arg(long, value_name = "SCORE")]
+    #[arg(long, value_name = "SCORE", value_parser = finite_score)]
     pub min_score: Option<f32>,
 }
 
@@ -231,6 +231,15 @@ pub struct EvalArgs {
     /// convex:HALF:WEIGHT:POWER; the keyword weight is scaled by coverage^POWER.
     #[arg(long, value_name = "SPEC", default_value_t = Fusion::DEFAULT)]
     pub fusion: Fusion,
+}
+
+/// A score given on the command line: a finite number.
+fn finite_score(text: &str) -> Result<f32, String> {
+    match text.trim().parse::<f32>() {
+        Ok(score) if score.is_finite() => Ok(score),
+        Ok(_) => Err(format!("{text} is not a finite number")),
+        Err(e) => Err(format!("{text} is not a number: {e}")),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -19,7 +19,8 @@ fn main() -> ExitCode {
     match akapit::commands::run(cli) {
         Ok(outcome) => ExitCode::from(outcome.exit_code()),
         Err(error) => {
-            eprintln!("akapit: error: {error}");
+            let message = akapit::text::sanitize::escape_lines(&error.to_string());
+            eprintln!("akapit: error: {message}");
             ExitCode::from(akapit::commands::ERROR_EXIT)
         }
     }

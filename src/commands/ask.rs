@@ -8,11 +8,16 @@ use crate::search::highlight::highlight;
 use crate::search::hybrid::Fusion;
 use crate::search::{self, scope, Query};
 
+/// Questions longer than this many characters are cut (with a warning): a question is a
+/// sentence or a few, and a pasted book would take minutes to embed.
+pub const MAX_QUESTION_CHARS: usize = 2_000;
+
 pub fn run(ctx: &Context, args: AskArgs) -> Result<Outcome> {
     let question = args.question.trim();
     if question.is_empty() {
         return Err(Error::EmptyQuestion);
     }
+    let question = ctx.limited(question, MAX_QUESTION_CHARS, "the question");
     let index = ctx.index_or_build_default()?;
     let manifest = index.manifest();
     let analyzer = Context::analyzer_of(manifest)?;

@@ -267,8 +267,11 @@ fn seed_passages(model: &Model) -> Result<Vec<String>> {
         }
     }
     if out.is_empty() {
-        return Err(Error::NoCorpus {
-            dir: PathBuf::from(DEFAULT_CORPUS),
+        return Err(Error::Bench {
+            what: "reading the seeds".into(),
+            detail: format!(
+                "the benchmark needs the {DEFAULT_CORPUS}/ folder with the seed articles; run it from the repository root"
+            ),
         });
     }
     Ok(out)

@@ -33,12 +33,13 @@ pub enum Error {
     EmptyQuestion,
     #[error("the text is empty; give --text with some words, or --doc PATH --paragraph N")]
     EmptyText,
-    #[error("there is no index in {} yet; run `akapit index PATH...` (or `akapit ask \"...\"`, which builds one from {DEFAULT_CORPUS}/)", dir.display())]
-    NoIndex { dir: PathBuf },
-    #[error("there is no index in {} yet and no {DEFAULT_CORPUS}/ folder here to build one from; run `akapit index PATH...` first", dir.display())]
-    NoCorpus { dir: PathBuf },
-    #[error("no paths given, the index records no folders, and there is no {DEFAULT_CORPUS}/ folder here; say what to index: akapit index PATH...")]
-    NoPaths,
+    /// `command` is the `akapit index` that builds it.
+    #[error("there is no index in {} yet; run `{command}` (or `akapit ask \"...\"` in a folder with {DEFAULT_CORPUS}/, which builds one from it)", dir.display())]
+    NoIndex { dir: PathBuf, command: String },
+    #[error("there is no index in {} yet and no {DEFAULT_CORPUS}/ folder here to build one from; run `{command}` first", dir.display())]
+    NoCorpus { dir: PathBuf, command: String },
+    #[error("no paths given, the index records no folders, and there is no {DEFAULT_CORPUS}/ folder here; say what to index: `{command}`")]
+    NoPaths { command: String },
     #[error("the index in {} disappeared while akapit was using it", dir.display())]
     Vanished { dir: PathBuf },
     #[error("{doc} has no paragraph {paragraph} (it has paragraphs 1–{count})")]
@@ -47,9 +48,11 @@ pub enum Error {
         paragraph: u32,
         count: usize,
     },
-    #[error("the index holds {dims}-dimensional vectors, which this akapit cannot make ({source}); rebuild it with `akapit index --rebuild`")]
+    #[error(
+        "the index holds {dims}-dimensional vectors, which this akapit cannot make ({source})"
+    )]
     IndexDims { dims: usize, source: models::Error },
-    #[error("{reason}; this index was built by another akapit version, rebuild it with `akapit index --rebuild`")]
+    #[error("{reason}; this index was built by another akapit version")]
     Analyzer { reason: String },
     #[error("{}: no query has judgements in qrels.tsv", dir.display())]
     NoJudgedQueries { dir: PathBuf },
@@ -60,6 +63,9 @@ pub enum Error {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// The index is unusable as it is; `command` builds it again.
+    #[error("{source}; rebuild it with `{command}`")]
+    Rebuild { source: Box<Error>, command: String },
 }
 
 impl Error {
@@ -72,6 +78,22 @@ impl Error {
                 Error::Search(source)
             }
         }
+    }
+
+    /// Whether the index on disk is at fault and only building it again helps.
+    pub fn needs_rebuild(&self) -> bool {
+        let store = match self {
+            Error::IndexDims { .. } | Error::Analyzer { .. } => return true,
+            Error::Store(e) => e,
+            Error::Pipeline(pipeline::Error::Store(e)) => e,
+            Error::Search(search::Error::Store(e)) => e,
+            Error::Documents {
+                source: search::Error::Store(e),
+                ..
+            } => e,
+            _ => return false,
+        };
+        store.needs_rebuild()
     }
 
     /// Adapter for `map_err` on I/O results.

@@ -14,6 +14,7 @@ use super::{model_info, print_json, print_text, Context, Error, Outcome, Result}
 use crate::cli::EvalArgs;
 use crate::embed::{Embedder, LazyModel};
 use crate::eval::{score, write_run, Dataset, Metrics};
+use crate::ingest;
 use crate::measure::percentile;
 use crate::models::registry;
 use crate::pipeline::{self, Input, Record, Request, Settings};
@@ -96,7 +97,7 @@ pub fn run(ctx: &Context, args: EvalArgs) -> Result<Outcome> {
     if report.up_to_date {
         ctx.ui.note(format!(
             "reusing the corpus index in {}",
-            index_dir.display()
+            ingest::display(&index_dir)
         ));
     }
     let index = Index::open(&index_dir)?.ok_or_else(|| Error::Vanished {

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::{model_info, print_json, print_text, Context, Error, Outcome, Result, DEFAULT_CORPUS};
 use crate::cli::IndexArgs;
 use crate::embed::LazyModel;
-use crate::ingest::display_path;
+use crate::ingest::{self, display_path};
 use crate::models::{registry, ModelSpec};
 use crate::pipeline::{self, Input, Report, Request, Settings};
 use crate::store::Manifest;
@@ -41,9 +41,9 @@ pub struct Plan {
 
 impl Plan {
     /// What `akapit index [PATHS] [--model NAME] [--dims N]` means. Whatever is not given
-    /// comes from the index's manifest (read even when its data files are broken, so that
-    /// a rebuild keeps the user's folders and model), else from the defaults: `seeds/` and
-    /// the default model at its full size.
+    /// comes from the index's manifest (read leniently, even when the index is damaged or of
+    /// another format, so that a rebuild keeps the user's folders and model), else from the
+    /// defaults: `seeds/` and the default model at its full size.
     pub fn new(
         ctx: &Context,
         paths: Vec<PathBuf>,
@@ -51,27 +51,30 @@ impl Plan {
         dims: Option<usize>,
         rebuild: bool,
     ) -> Result<Plan> {
-        let previous = Manifest::read(&ctx.index_dir).ok().flatten();
-        let spec = match model.or(previous.as_ref().map(|m| m.model.name.as_str())) {
+        let previous = Manifest::read_hints(&ctx.index_dir);
+        let spec = match model.or(previous.as_ref().and_then(|m| m.model.as_deref())) {
             Some(name) => registry::get(name)?,
             None => registry::default_model(),
         };
         let roots = if !paths.is_empty() {
             paths
         } else if let Some(previous) = previous.as_ref().filter(|m| !m.roots.is_empty()) {
-            previous.roots.iter().map(PathBuf::from).collect()
+            previous.roots.iter().map(|r| ingest::path_of(r)).collect()
         } else if PathBuf::from(DEFAULT_CORPUS).is_dir() {
             vec![PathBuf::from(DEFAULT_CORPUS)]
         } else {
-            return Err(Error::NoPaths);
+            return Err(Error::NoPaths {
+                command: ctx.index_command("PATH..."),
+            });
         };
         // The vector size: as asked, else as before (same model), else the model's own.
         let dims = match dims {
             Some(dims) => spec.check_dims(dims)?,
             None => previous
                 .as_ref()
-                .filter(|m| m.model.name == spec.name)
-                .and_then(|m| spec.check_dims(m.model.dims).ok())
+                .filter(|m| m.model.as_deref() == Some(spec.name.as_str()))
+                .and_then(|m| m.dims)
+                .and_then(|dims| spec.check_dims(dims).ok())
                 .unwrap_or(spec.dims),
         };
         Ok(Plan {
@@ -115,7 +118,7 @@ pub fn run(ctx: &Context, args: IndexArgs) -> Result<Outcome> {
     let seconds = started.elapsed().as_secs_f64();
     if ctx.json {
         print_json(&IndexJson {
-            index: ctx.index_dir.display().to_string(),
+            index: ingest::to_text(&ctx.index_dir),
             model: m.model.name.clone(),
             documents: m.documents.len(),
             passages: m.passages,
@@ -125,7 +128,7 @@ pub fn run(ctx: &Context, args: IndexArgs) -> Result<Outcome> {
             removed_documents: report
                 .removed_documents
                 .iter()
-                .map(|d| display_path(d))
+                .map(|d| ingest::relative(d))
                 .collect(),
             up_to_date: report.up_to_date,
             seconds: (seconds * 100.0).round() / 100.0,
@@ -133,14 +136,14 @@ pub fn run(ctx: &Context, args: IndexArgs) -> Result<Outcome> {
     } else if report.up_to_date {
         print_text(&format!(
             "{}: up to date ({} documents, {} passages, nothing changed)\n",
-            ctx.index_dir.display(),
+            ingest::display(&ctx.index_dir),
             m.documents.len(),
             m.passages
         ))?;
     } else {
         let mut text = format!(
             "{}: {} documents, {} passages with {} ({} documents embedded, {} unchanged, {} removed) in {:.1} s\n",
-            ctx.index_dir.display(),
+            ingest::display(&ctx.index_dir),
             m.documents.len(),
             m.passages,
             m.model.name,

@@ -12,11 +12,11 @@ mod models;
 mod related;
 mod status;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::cli::{Cli, Command};
 use crate::embed::{Model, Precision};
-use crate::ingest::display_path;
+use crate::ingest::{self, display_path};
 use crate::models::{registry, Located, Resolver};
 use crate::pipeline::freshness;
 use crate::store::{Index, Manifest, ModelInfo};
@@ -30,7 +30,7 @@ pub const DEFAULT_CORPUS: &str = "seeds";
 
 pub fn run(cli: Cli) -> Result<Outcome> {
     let ctx = Context::new(&cli);
-    match cli.command {
+    let outcome = match cli.command {
         Command::Index(args) => index::run(&ctx, args),
         Command::Ask(args) => ask::run(&ctx, args),
         Command::Related(args) => related::run(&ctx, args),
@@ -38,7 +38,14 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Models(args) => models::run(&ctx, args),
         Command::Bench(args) => bench::run(&ctx, args),
         Command::Eval(args) => eval::run(&ctx, args),
-    }
+    };
+    outcome.map_err(|error| match error.needs_rebuild() {
+        true => Error::Rebuild {
+            command: ctx.rebuild_command(),
+            source: Box::new(error),
+        },
+        false => error,
+    })
 }
 
 /// Settings shared by every command.
@@ -82,17 +89,60 @@ impl Context {
         if !PathBuf::from(DEFAULT_CORPUS).is_dir() {
             return Err(Error::NoCorpus {
                 dir: self.index_dir.clone(),
+                command: self.index_command("PATH..."),
             });
         }
         self.ui.note(format!(
             "no index in {} yet; indexing {DEFAULT_CORPUS}/ first",
-            self.index_dir.display()
+            ingest::display(&self.index_dir)
         ));
         index::build(
             self,
             &index::Plan::new(self, Vec::new(), None, None, false)?,
         )?;
         self.reopen_index()
+    }
+
+    /// `akapit index` for this index (with `--index` when it is not the default one),
+    /// followed by `rest`: the commands akapit's messages advise must work as printed.
+    pub fn index_command(&self, rest: &str) -> String {
+        let mut command = "akapit index".to_string();
+        if self.index_dir != Path::new("index") {
+            command.push_str(" --index ");
+            command.push_str(&shell_word(&ingest::to_text(&self.index_dir)));
+        }
+        if !rest.is_empty() {
+            command.push(' ');
+            command.push_str(rest);
+        }
+        command
+    }
+
+    /// The command that builds this index again from scratch: its own folders and model
+    /// when its manifest still says which, else the folders must be named.
+    pub fn rebuild_command(&self) -> String {
+        let knows_roots =
+            Manifest::read_hints(&self.index_dir).is_some_and(|h| !h.roots.is_empty());
+        self.index_command(if knows_roots {
+            "--rebuild"
+        } else {
+            "--rebuild PATH..."
+        })
+    }
+
+    /// `text` cut to its first `limit` characters (at a word boundary when there is one),
+    /// with a warning saying so.
+    pub fn limited<'t>(&self, text: &'t str, limit: usize, what: &str) -> &'t str {
+        let Some((cut, _)) = text.char_indices().nth(limit) else {
+            return text;
+        };
+        let cut = text[..cut].rfind(char::is_whitespace).unwrap_or(cut);
+        self.ui.warn(format!(
+            "{what} is {} characters long; only its first {} are used",
+            text.chars().count(),
+            text[..cut].chars().count()
+        ));
+        text[..cut].trim_end()
     }
 
     /// The keyword analyzer an index was built with (questions must be analysed alike).
@@ -108,19 +158,39 @@ impl Context {
     /// the tokenizer's trie alone took ~150 ms of every `ask`.
     pub fn model_for(&self, manifest: &Manifest) -> Result<&'static Model> {
         let spec = registry::get(&manifest.model.name)?;
-        let located = self.resolver.resolve(spec, &self.ui)?;
-        let sha256 = located.weights_sha256()?;
+        // What can be told without the weights is checked before any download.
         let dims = spec
             .check_dims(manifest.model.dims)
             .map_err(|source| Error::IndexDims {
                 dims: manifest.model.dims,
                 source,
             })?;
+        if self.resolver.locate(spec).is_err() {
+            if let Some(reason) =
+                spec.unobtainable(&manifest.model.revision, &manifest.model.sha256)
+            {
+                return Err(Error::Store(crate::store::Error::ModelMismatch(format!(
+                    "the index was built with weights of {} that fetching it again would not give ({reason})",
+                    spec.name
+                ))));
+            }
+        }
+        let located = self.resolver.resolve(spec, &self.ui)?;
+        let sha256 = located.weights_sha256()?;
         manifest.check_model(&spec.name, &sha256, dims)?;
         Ok(Box::leak(Box::new(
             Model::load(&located, self.precision)?.with_dims(dims)?,
         )))
     }
+}
+
+/// `word` as one word for a POSIX shell: as it is when it is plain, else single-quoted.
+fn shell_word(word: &str) -> String {
+    let plain = |c: char| c.is_alphanumeric() || "/._-+:@%".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        return word.to_string();
+    }
+    format!("'{}'", word.replace('\'', "'\\''"))
 }
 
 /// What the index records about the weights that embedded it, and the vector size
@@ -159,8 +229,9 @@ pub fn warn_stale(ctx: &Context, manifest: &Manifest) {
         .map(|s| format!("{} ({})", display_path(&s.path), s.change.as_str()))
         .collect();
     ctx.ui.warn(format!(
-        "{} indexed document(s) changed since indexing, results may be out of date (run `akapit index`): {}",
+        "{} indexed document(s) changed since indexing, results may be out of date (run `{}`): {}",
         stale.len(),
+        ctx.index_command(""),
         list.join(", ")
     ));
 }

@@ -5,7 +5,9 @@ use serde::Serialize;
 
 use super::{print_json, print_text, Context, Outcome, Result};
 use crate::cli::{ModelsAction, ModelsArgs};
+use crate::ingest;
 use crate::models::{registry, ModelSpec};
+use crate::text::sanitize;
 
 #[derive(Serialize)]
 struct ModelJson {
@@ -57,7 +59,7 @@ fn list(ctx: &Context) -> Result<Outcome> {
                 source: p.source.to_string(),
                 found: p.outcome.is_ok(),
                 detail: match p.outcome {
-                    Ok(dir) => dir.display().to_string(),
+                    Ok(dir) => ingest::to_text(&dir),
                     Err(reason) => reason,
                 },
             })
@@ -66,7 +68,7 @@ fn list(ctx: &Context) -> Result<Outcome> {
             .resolver
             .locate(spec)
             .ok()
-            .map(|l| l.dir.display().to_string());
+            .map(|l| ingest::to_text(&l.dir));
         models.push(ModelJson {
             name: spec.name.clone(),
             default: spec.name == default,
@@ -110,10 +112,14 @@ fn list(ctx: &Context) -> Result<Outcome> {
         }
         for s in &m.sources {
             let mark = if s.found { "found  " } else { "missing" };
-            text.push_str(&format!("  {mark} {:<20} {}\n", s.source, s.detail));
+            text.push_str(&format!(
+                "  {mark} {:<20} {}\n",
+                s.source,
+                sanitize::escape(&s.detail)
+            ));
         }
         match &m.resolved {
-            Some(dir) => text.push_str(&format!("  uses {dir}\n")),
+            Some(dir) => text.push_str(&format!("  uses {}\n", sanitize::escape(dir))),
             None => text.push_str(&format!(
                 "  not installed: `akapit models fetch {}` gets it from the Hugging Face Hub ({}) or the offline bundle ({})\n",
                 m.name,
@@ -135,7 +141,7 @@ fn fetch(ctx: &Context, name: Option<String>) -> Result<Outcome> {
         print_text(&format!(
             "{}: already available at {} ({})\n",
             spec.name,
-            found.dir.display(),
+            ingest::display(&found.dir),
             found.source
         ))?;
         return Ok(Outcome::Found);
@@ -144,7 +150,7 @@ fn fetch(ctx: &Context, name: Option<String>) -> Result<Outcome> {
     print_text(&format!(
         "{}: ready at {} ({})\n",
         spec.name,
-        located.dir.display(),
+        ingest::display(&located.dir),
         located.source
     ))?;
     Ok(Outcome::Found)

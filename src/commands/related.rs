@@ -8,6 +8,10 @@ use crate::output::{human, json};
 use crate::search::related::{related, Source};
 use crate::search::scope;
 
+/// `--text` longer than this many characters is cut (with a warning): a passage is a
+/// paragraph or a few, and embedding a whole book would take minutes.
+pub const MAX_TEXT_CHARS: usize = 20_000;
+
 pub fn run(ctx: &Context, args: RelatedArgs) -> Result<Outcome> {
     let index = ctx.index_or_build_default()?;
     let manifest = index.manifest();
@@ -30,7 +34,10 @@ pub fn run(ctx: &Context, args: RelatedArgs) -> Result<Outcome> {
             })?;
             Source::Passage(passage)
         }
-        (_, _, Some(text)) if !text.trim().is_empty() => Source::Text(text.trim().to_string()),
+        (_, _, Some(text)) if !text.trim().is_empty() => Source::Text(
+            ctx.limited(text.trim(), MAX_TEXT_CHARS, "the text")
+                .to_string(),
+        ),
         _ => return Err(Error::EmptyText),
     };
     // A stored passage brings its vectors; only free text needs the model.

@@ -153,4 +153,22 @@ mod tests {
         };
         assert_eq!(r.passage(), "Tekst");
     }
+
+    proptest::proptest! {
+        /// An evaluation set of any bytes is read or refused with a message, never a panic.
+        #[test]
+        fn any_set_files_are_read_or_refused(
+            corpus in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+            queries in "[\\PC\t\n{}\":,]{0,200}",
+            qrels in "(query-id\tcorpus-id\tscore\n)?[a-z0-9\t\n.-]{0,120}",
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("corpus.jsonl"), &corpus).unwrap();
+            std::fs::write(dir.path().join("queries.jsonl"), &queries).unwrap();
+            std::fs::write(dir.path().join("qrels.tsv"), &qrels).unwrap();
+            if let Err(e) = Dataset::read(dir.path()) {
+                proptest::prop_assert!(!e.to_string().is_empty());
+            }
+        }
+    }
 }

@@ -212,4 +212,23 @@ mod tests {
         let err = extract(&path).unwrap_err();
         assert!(err.to_string().contains("brak.txt"));
     }
+
+    proptest::proptest! {
+        /// Whatever the bytes, reading and chunking them neither panics nor loses the
+        /// promises passages make.
+        #[test]
+        fn any_bytes_read_and_chunk_without_panic(
+            raw in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..3000),
+        ) {
+            if let Extracted::Text(loaded) = extract_bytes(&raw) {
+                let lines = loaded.text.split('\n').count() as u32;
+                let count = |t: &str| t.chars().count() / 4 + 3;
+                for passage in crate::ingest::chunk(&loaded.text, &crate::ingest::ChunkOptions::new(40), &count) {
+                    proptest::prop_assert!(!passage.text.is_empty());
+                    proptest::prop_assert!(passage.start_line >= 1 && passage.start_line <= passage.end_line);
+                    proptest::prop_assert!(passage.end_line <= lines);
+                }
+            }
+        }
+    }
 }

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 
 pub use chunk::{chunk, ChunkOptions, Passage};
 pub use extract::{extract, Extracted, Loaded};
-pub use paths::{absolute, display_path, modified_time};
+pub use paths::{absolute, display, display_path, key, modified_time, path_of, relative, to_text};
 pub use walk::{walk, Skipped, Walked};
 
 /// Version of the cleaning, splitting and windowing rules (`text::windows` included). Bump it

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use walkdir::{DirEntry, WalkDir};
 
+use super::paths::absolute;
 use super::Error;
 
 /// Extensions (compared case-insensitively) of the files picked up while walking a directory.
@@ -29,7 +30,9 @@ pub struct Skipped {
 }
 
 /// Expands `paths` into the files to index. A path that does not exist is an error; a file that
-/// appears twice (named explicitly and inside a named directory) is listed once, at its first place.
+/// is reached twice (named explicitly and inside a named directory, or under two roots that
+/// overlap, however they are spelled) is listed once, at its first place. A root that is a
+/// symbolic link is followed: the user named it.
 pub fn walk(paths: &[PathBuf]) -> Result<Walked, Error> {
     let mut walked = Walked::default();
     let mut seen = HashSet::new();
@@ -43,7 +46,7 @@ pub fn walk(paths: &[PathBuf]) -> Result<Walked, Error> {
         })?;
         if meta.is_dir() {
             walk_dir(path, &mut walked, &mut seen)?;
-        } else if seen.insert(path.clone()) {
+        } else if seen.insert(absolute(path)) {
             walked.files.push(path.clone());
         }
     }
@@ -77,8 +80,12 @@ fn walk_dir(root: &Path, walked: &mut Walked, seen: &mut HashSet<PathBuf>) -> Re
             }
         };
         let file_type = entry.file_type();
-        // A file already named on the command line is neither listed twice nor reported.
-        if file_type.is_dir() || seen.contains(entry.path()) {
+        // The root itself (a folder, or a link to one) is walked, not reported; a file
+        // already listed (named, or under another root) is neither listed nor reported.
+        if file_type.is_dir()
+            || entry.depth() == 0
+            || (!file_type.is_symlink() && seen.contains(&absolute(entry.path())))
+        {
             continue;
         }
         let reason = if file_type.is_symlink() {
@@ -96,7 +103,7 @@ fn walk_dir(root: &Path, walked: &mut Walked, seen: &mut HashSet<PathBuf>) -> Re
                 reason,
             }),
             None => {
-                seen.insert(entry.path().to_path_buf());
+                seen.insert(absolute(entry.path()));
                 walked.files.push(entry.into_path());
             }
         }
@@ -200,5 +207,32 @@ mod tests {
         assert_eq!(walked.files, vec![root.join("a.txt")]);
         assert_eq!(walked.skipped[0].path, root.join("link.txt"));
         assert!(walked.skipped[0].reason.contains("symbolic link"));
+    }
+
+    #[test]
+    fn overlapping_roots_list_each_file_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("c8");
+        touch(&root.join("a.txt"));
+        touch(&root.join("sub/b.txt"));
+        let relative_spelling = root.join("sub/..");
+        let walked = walk(&[root.clone(), relative_spelling, root.join("sub")]).unwrap();
+        assert_eq!(
+            walked.files,
+            vec![root.join("a.txt"), root.join("sub/b.txt")]
+        );
+        assert!(walked.skipped.is_empty(), "{:?}", walked.skipped);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_root_that_is_a_symbolic_link_is_walked_without_a_warning() {
+        let dir = tempfile::tempdir().unwrap();
+        touch(&dir.path().join("real/a.txt"));
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(dir.path().join("real"), &link).unwrap();
+        let walked = walk(std::slice::from_ref(&link)).unwrap();
+        assert_eq!(walked.files, vec![link.join("a.txt")]);
+        assert!(walked.skipped.is_empty(), "{:?}", walked.skipped);
     }
 }

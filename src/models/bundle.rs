@@ -89,11 +89,24 @@ pub fn install(spec: &ModelSpec, target: &Path, ui: &Ui) -> Result<(), Error> {
     Ok(())
 }
 
-/// fsync of every file and folder under `dir`.
+/// Makes every file under `dir` readable by everyone (0644, folders 0755: a model folder
+/// is shared by whoever uses the project, whatever the umask of the user who fetched it),
+/// then fsyncs every file and folder.
 fn sync_tree(dir: &Path) -> Result<(), Error> {
     for entry in walkdir::WalkDir::new(dir).contents_first(true) {
         let entry = entry.map_err(|e| Error::io(dir)(e.into()))?;
         let path = entry.path();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = if entry.file_type().is_dir() {
+                0o755
+            } else {
+                0o644
+            };
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+                .map_err(Error::io(path))?;
+        }
         std::fs::File::open(path)
             .and_then(|f| f.sync_all())
             .map_err(Error::io(path))?;
@@ -370,4 +383,30 @@ fn verify_outputs(spec: &ModelSpec, dir: &Path) -> Result<BTreeMap<String, Strin
         files.insert(name, actual);
     }
     Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn an_installed_folder_is_readable_by_everyone() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let model = dir.path().join("model");
+        std::fs::create_dir_all(model.join("2_Dense")).unwrap();
+        for file in ["model.safetensors", "2_Dense/model.safetensors"] {
+            std::fs::write(model.join(file), "x").unwrap();
+            std::fs::set_permissions(model.join(file), std::fs::Permissions::from_mode(0o600))
+                .unwrap();
+        }
+        std::fs::set_permissions(&model, std::fs::Permissions::from_mode(0o700)).unwrap();
+        sync_tree(&model).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&model), 0o755);
+        assert_eq!(mode(&model.join("2_Dense")), 0o755);
+        assert_eq!(mode(&model.join("model.safetensors")), 0o644);
+        assert_eq!(mode(&model.join("2_Dense/model.safetensors")), 0o644);
+    }
 }

@@ -138,4 +138,14 @@ mod tests {
         let err = CharMap::parse_tsv("0009\t0020\nzz\t0020\n").unwrap_err();
         assert!(err.contains("line 2"), "{err}");
     }
+
+    proptest::proptest! {
+        /// A character map file of any text is read or refused, never a panic.
+        #[test]
+        fn any_map_text_is_read_or_refused(text in "[0-9A-Fa-fx\t \n]{0,200}|\\PC{0,100}") {
+            if let Ok(map) = CharMap::parse_tsv(&text) {
+                proptest::prop_assert_eq!(CharMap::parse_tsv(&map.to_tsv()), Ok(map));
+            }
+        }
+    }
 }

@@ -29,6 +29,9 @@ impl SourceRecord {
 
 /// A folder is usable when every required file is there.
 pub fn check_folder(spec: &ModelSpec, dir: &Path) -> Result<(), String> {
+    if dir.is_file() {
+        return Err(format!("{} is a file, not a model folder", dir.display()));
+    }
     if !dir.is_dir() {
         return Err(format!("{} does not exist", dir.display()));
     }

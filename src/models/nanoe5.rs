@@ -117,6 +117,11 @@ impl<'a> Cursor<'a> {
     fn f32(&mut self) -> Result<f32, String> {
         Ok(f32::from_le_bytes(self.array()?))
     }
+    /// Room to reserve for `n` items of at least `each` bytes: never more than the rest of
+    /// the file can hold, so a count forged in a hostile file cannot exhaust memory.
+    fn capacity(&self, n: usize, each: usize) -> usize {
+        n.min((self.bytes.len() - self.pos) / each.max(1))
+    }
     /// A non-negative i32 count or size.
     fn count(&mut self, what: &str) -> Result<usize, String> {
         let v = i32::from_le_bytes(self.array()?);
@@ -169,16 +174,16 @@ impl<'a> E5s1<'a> {
         let pad = c.count("pad id")? as u32;
         let unk = c.count("unk id")? as u32;
         let blob_len = usize::try_from(c.u64()?).map_err(|_| "blob too large".to_string())?;
-        let mut offsets = Vec::with_capacity(n_pieces + 1);
+        let mut offsets = Vec::with_capacity(c.capacity(n_pieces.saturating_add(1), 4));
         for _ in 0..=n_pieces {
             offsets.push(c.u32()? as usize);
         }
-        let mut scores = Vec::with_capacity(n_pieces);
+        let mut scores = Vec::with_capacity(c.capacity(n_pieces, 4));
         for _ in 0..n_pieces {
             scores.push(c.f32()?);
         }
         let blob = c.take(blob_len)?;
-        let mut pieces = Vec::with_capacity(n_pieces);
+        let mut pieces = Vec::with_capacity(scores.len());
         for (i, score) in scores.into_iter().enumerate() {
             let (a, b) = (offsets[i], offsets[i + 1]);
             let raw = blob
@@ -197,11 +202,11 @@ impl<'a> E5s1<'a> {
 
         let n_norm = c.count("normalisation entries")?;
         let _table_bytes = c.u32()?;
-        let mut entries = Vec::with_capacity(n_norm);
+        let mut entries = Vec::with_capacity(c.capacity(n_norm, 5));
         for _ in 0..n_norm {
             let cp = c.u32()?;
             let n_out = c.u8()? as usize;
-            let mut out = Vec::with_capacity(n_out);
+            let mut out = Vec::with_capacity(c.capacity(n_out, 4));
             for _ in 0..n_out {
                 out.push(c.u32()?);
             }
@@ -211,7 +216,7 @@ impl<'a> E5s1<'a> {
             CharMap::from_entries(entries).map_err(|e| format!("normalisation table: {e}"))?;
 
         let ndir = c.count("tensor count")?;
-        let mut tensors = Vec::with_capacity(ndir);
+        let mut tensors = Vec::with_capacity(c.capacity(ndir, 23));
         for _ in 0..ndir {
             let name_len = c.u16()? as usize;
             let name = std::str::from_utf8(c.take(name_len)?)
@@ -228,8 +233,8 @@ impl<'a> E5s1<'a> {
             let nbytes =
                 usize::try_from(c.u64()?).map_err(|_| format!("tensor {name}: size too large"))?;
             let expected = match kind {
-                TensorKind::F32 => elements * 4,
-                TensorKind::Q4_0 => elements / Q4_BLOCK * Q4_BLOCK_BYTES,
+                TensorKind::F32 => elements.saturating_mul(4),
+                TensorKind::Q4_0 => (elements / Q4_BLOCK).saturating_mul(Q4_BLOCK_BYTES),
             };
             if nbytes != expected
                 || (kind == TensorKind::Q4_0 && !elements.is_multiple_of(Q4_BLOCK))
@@ -559,5 +564,35 @@ mod tests {
             .err()
             .expect("bad magic");
         assert!(err.to_string().contains("bad magic"));
+    }
+
+    /// The start of a real header (E5S1, version 1, e5-small's sizes, quant block 32).
+    fn header_prefix() -> Vec<u8> {
+        let mut bytes = b"E5S1".to_vec();
+        bytes.extend(1u32.to_le_bytes());
+        for v in [384i32, 12, 12, 1536, 250_037, 512, 2] {
+            bytes.extend(v.to_le_bytes());
+        }
+        bytes.extend(1e-12f32.to_le_bytes());
+        bytes.extend(32i32.to_le_bytes());
+        bytes
+    }
+
+    proptest::proptest! {
+        /// A model file of any bytes after a believable header (forged counts included) is
+        /// refused with a message: no panic, and no allocation the file cannot back.
+        #[test]
+        fn any_bytes_after_a_header_are_refused_not_a_panic(
+            rest in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600),
+            counts in proptest::collection::vec(proptest::prelude::any::<i32>(), 0..6),
+        ) {
+            let mut bytes = header_prefix();
+            for count in counts {
+                bytes.extend(count.to_le_bytes());
+            }
+            bytes.extend(rest);
+            let _ = E5s1::parse(&bytes, Path::new("fuzz.bin"));
+            let _ = E5s1::parse(&bytes[..bytes.len() / 2], Path::new("fuzz.bin"));
+        }
     }
 }

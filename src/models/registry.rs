@@ -136,6 +136,30 @@ impl ModelSpec {
         files
     }
 
+    /// Why fetching this model cannot give the weights an index recorded (`revision` and
+    /// `sha256` as `Located::revision` and `weights_sha256` gave them), or `None` when it
+    /// may: weights from a local folder of unknown origin, from another hub revision, or a
+    /// bundle whose converted weights have another checksum cannot be fetched again.
+    pub fn unobtainable(&self, revision: &str, sha256: &str) -> Option<String> {
+        if revision == "local" {
+            return Some(
+                "they came from a local folder, not from the hub or the offline bundle".into(),
+            );
+        }
+        if let Some(bundle) = revision.strip_prefix("bundle:") {
+            let pinned = self.bundle.outputs.get("model.safetensors");
+            return (bundle != self.bundle.name() || pinned.is_some_and(|p| p != sha256)).then(|| {
+                format!("they came from the offline bundle {bundle} with weights sha256 {sha256}, which akapit's bundle does not have")
+            });
+        }
+        (revision != self.hub.revision).then(|| {
+            format!(
+                "they came from revision {revision} of {}, and akapit fetches {}",
+                self.hub.repo, self.hub.revision
+            )
+        })
+    }
+
     /// `dims` if the model can give vectors of that size (its own, or a Matryoshka
     /// truncation its registry row lists), else an error naming the sizes it can give.
     pub fn check_dims(&self, dims: usize) -> Result<usize, Error> {

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use std::ops::Range;
 
-use crate::ingest::display_path;
+use crate::ingest;
 use crate::search::{Hit, Mode};
 use crate::store::StoredPassage;
 use crate::text::{char_offsets, sanitize};
@@ -22,7 +22,7 @@ pub struct PassageJson {
 impl From<&StoredPassage> for PassageJson {
     fn from(p: &StoredPassage) -> Self {
         PassageJson {
-            doc: display_path(&p.doc),
+            doc: ingest::relative(&p.doc),
             paragraph: p.paragraph,
             start_line: p.start_line,
             end_line: p.end_line,

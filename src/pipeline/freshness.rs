@@ -1,8 +1,9 @@
-//! Which indexed documents changed or disappeared since they were indexed, and which
-//! files under the indexed folders are new. Size and modification time are checked
-//! first; the content hash decides only when those differ.
+//! Which indexed documents changed or disappeared since they were indexed, and which files
+//! under the indexed folders are new. Size and modification time are checked first; the
+//! content hash decides only when those differ. A file that was skipped when the index was
+//! built (binary, unreadable) is not new unless it changed since.
 
-use std::path::Path;
+use std::collections::HashMap;
 
 use crate::checksum::sha256_file;
 use crate::ingest;
@@ -27,6 +28,7 @@ impl Change {
 
 #[derive(Debug, Clone)]
 pub struct Stale {
+    /// The document's key (as `DocumentInfo::path`).
     pub path: String,
     pub change: Change,
 }
@@ -51,15 +53,32 @@ pub fn stale_and_new(manifest: &Manifest) -> Vec<Stale> {
     let roots: Vec<std::path::PathBuf> = manifest
         .roots
         .iter()
-        .map(std::path::PathBuf::from)
+        .map(|r| ingest::path_of(r))
         .filter(|r| r.exists())
+        .collect();
+    let indexed: HashMap<&str, ()> = manifest
+        .documents
+        .iter()
+        .map(|d| (d.path.as_str(), ()))
+        .collect();
+    let skipped: HashMap<&str, (u64, Option<&str>)> = manifest
+        .skipped
+        .iter()
+        .map(|s| (s.path.as_str(), (s.bytes, s.modified.as_deref())))
         .collect();
     if let Ok(walked) = ingest::walk(&roots) {
         for file in walked.files {
-            let path = ingest::absolute(&file).display().to_string();
-            if !manifest.documents.iter().any(|d| d.path == path) {
+            let key = ingest::key(&file);
+            if indexed.contains_key(key.as_str()) {
+                continue;
+            }
+            let unchanged_skip = skipped.get(key.as_str()).is_some_and(|(bytes, modified)| {
+                let now = std::fs::metadata(&file).map_or(0, |m| m.len());
+                now == *bytes && ingest::modified_time(&file).as_deref() == *modified
+            });
+            if !unchanged_skip {
                 out.push(Stale {
-                    path,
+                    path: key,
                     change: Change::New,
                 });
             }
@@ -69,15 +88,15 @@ pub fn stale_and_new(manifest: &Manifest) -> Vec<Stale> {
 }
 
 fn document_change(doc: &DocumentInfo) -> Option<Change> {
-    let path = Path::new(&doc.path);
-    let Ok(meta) = std::fs::metadata(path) else {
+    let path = ingest::path_of(&doc.path);
+    let Ok(meta) = std::fs::metadata(&path) else {
         return Some(Change::Missing);
     };
-    let modified = ingest::modified_time(path);
+    let modified = ingest::modified_time(&path);
     if meta.len() == doc.bytes && modified.is_some() && modified == doc.modified {
         return None;
     }
-    match sha256_file(path) {
+    match sha256_file(&path) {
         Ok(sha) if sha == doc.sha256 => None,
         Ok(_) => Some(Change::Changed),
         Err(_) => Some(Change::Missing),

@@ -19,7 +19,9 @@ use std::path::{Path, PathBuf};
 use crate::checksum::sha256_hex;
 use crate::embed::{Embedder, Role};
 use crate::ingest::{self, ChunkOptions, Extracted, Passage};
-use crate::store::{self, DocumentInfo, Index, Manifest, ModelInfo, NewPassage, NewWindow};
+use crate::store::{
+    self, DocumentInfo, Index, Manifest, ModelInfo, NewPassage, NewWindow, SkippedFile,
+};
 use crate::text::{self, Analyzer};
 use crate::ui::Ui;
 
@@ -92,23 +94,48 @@ struct Document {
     passages: Vec<Passage>,
 }
 
-/// The documents found, split into those to embed and those to copy.
+/// The documents found, split into those to embed and those to copy, and the files found
+/// that cannot be indexed.
+#[derive(Default)]
 struct Gathered {
-    /// What the manifest records as the index's roots.
-    roots: Vec<String>,
     new: Vec<Document>,
     /// Keys of documents unchanged since the previous index.
     unchanged: Vec<String>,
+    skipped: Vec<SkippedFile>,
 }
 
 pub fn build(request: Request, embedder: &dyn Embedder, ui: &Ui) -> Result<Report> {
-    let previous = open_previous(&request, ui);
     let Request {
         index_dir,
         input,
         settings,
-        ..
+        rebuild,
     } = request;
+    let roots: Vec<String> = match &input {
+        Input::Files(paths) => paths.iter().map(|p| ingest::key(p)).collect(),
+        Input::Records { label, .. } => vec![label.clone()],
+    };
+    // Everything that can fail is tried before any work: the folder is an index (or can
+    // become one), is writable, and no other build holds it (else this one waits, and then
+    // finds what that one did).
+    let waiting = || {
+        ui.note(format!(
+            "another akapit is building the index in {}; waiting for it to finish",
+            ingest::display(index_dir)
+        ))
+    };
+    let builder = store::Builder::create_waiting(
+        index_dir,
+        settings.model.clone(),
+        ingest::CHUNKER_VERSION,
+        settings.analyzer.to_string(),
+        roots.clone(),
+        &waiting,
+    )?;
+    let previous = match rebuild {
+        true => None,
+        false => open_previous(index_dir, &input, &settings, ui),
+    };
     // Each indexed document's content hash, by key.
     let known: HashMap<&str, &str> = previous.as_ref().map_or_else(HashMap::new, |p| {
         p.manifest()
@@ -119,8 +146,8 @@ pub fn build(request: Request, embedder: &dyn Embedder, ui: &Ui) -> Result<Repor
     });
     let unchanged = |key: &str, sha256: &str| known.get(key) == Some(&sha256);
     let gathered = match input {
-        Input::Files(roots) => read_files(&roots, &settings, embedder, &unchanged, ui)?,
-        Input::Records { label, records } => read_records(label, records, &unchanged),
+        Input::Files(paths) => read_files(&paths, &settings, embedder, &unchanged, ui)?,
+        Input::Records { records, .. } => read_records(records, &unchanged),
     };
     let found: HashSet<&str> = gathered
         .unchanged
@@ -138,11 +165,12 @@ pub fn build(request: Request, embedder: &dyn Embedder, ui: &Ui) -> Result<Repor
     });
     if let Some(previous) = &previous {
         let m = previous.manifest();
-        let same_terms = m.analyzer == settings.analyzer.to_string();
-        let same_roots = m.roots == gathered.roots;
-        if gathered.new.is_empty() && removed.is_empty() && same_roots && same_terms {
+        let same = m.analyzer == settings.analyzer.to_string()
+            && m.roots == roots
+            && m.skipped == gathered.skipped;
+        if gathered.new.is_empty() && removed.is_empty() && same {
             return Ok(Report {
-                manifest: previous.manifest().clone(),
+                manifest: m.clone(),
                 up_to_date: true,
                 embedded_documents: 0,
                 embedded_passages: 0,
@@ -159,7 +187,7 @@ pub fn build(request: Request, embedder: &dyn Embedder, ui: &Ui) -> Result<Repor
         .collect();
     let vectors = embed_windows(&gathered.new, &spans, embedder, ui)?;
     let manifest = store_generation(
-        index_dir,
+        builder,
         &settings,
         &gathered,
         previous.as_ref(),
@@ -177,23 +205,25 @@ pub fn build(request: Request, embedder: &dyn Embedder, ui: &Ui) -> Result<Repor
     })
 }
 
-/// The previous index, if its vectors can be reused: same model weights and vector size,
-/// same chunker, and (for records) the same label. An index that cannot be opened is
-/// replaced, with a warning.
-fn open_previous(request: &Request, ui: &Ui) -> Option<Index> {
-    if request.rebuild {
-        return None;
-    }
-    let previous = match Index::open(request.index_dir) {
+/// The previous index, if its vectors can be reused: undamaged (its files match their
+/// checksums), same model weights and vector size, same chunker, and (for records) the same
+/// label. An index that cannot be used is replaced, with a warning.
+fn open_previous(index_dir: &Path, input: &Input, settings: &Settings, ui: &Ui) -> Option<Index> {
+    let usable = Index::open(index_dir).and_then(|previous| {
+        if let Some(previous) = &previous {
+            previous.verify()?;
+        }
+        Ok(previous)
+    });
+    let previous = match usable {
         Ok(previous) => previous?,
         Err(e) => {
-            ui.warn(format!("{e}; building a new index instead"));
+            ui.warn(format!("{e}; building the index again"));
             return None;
         }
     };
     let m = previous.manifest();
-    let settings = &request.settings;
-    let same_origin = match &request.input {
+    let same_origin = match input {
         Input::Files(_) => true,
         Input::Records { label, .. } => m.roots == [label.clone()],
     };
@@ -205,7 +235,7 @@ fn open_previous(request: &Request, ui: &Ui) -> Option<Index> {
         m.model.name,
         m.model.dims,
         m.chunker_version,
-        m.roots.join(", "),
+        m.roots.iter().map(|r| ingest::display_path(r)).collect::<Vec<_>>().join(", "),
         settings.model.name,
         settings.model.dims
     ));
@@ -224,7 +254,9 @@ pub fn chunk_text(text: &str, passage_tokens: usize, embedder: &dyn Embedder) ->
     ingest::chunk(text, &ChunkOptions::new(passage_tokens), &count)
 }
 
-/// Walks `roots`, reads every file, and cuts those that changed into passages.
+/// Walks `roots`, reads every file, and cuts those that changed into passages. A file that
+/// cannot be read, or is not text, is skipped with a warning and recorded, and the rest is
+/// indexed.
 fn read_files(
     roots: &[PathBuf],
     settings: &Settings,
@@ -236,33 +268,36 @@ fn read_files(
     for skipped in &walked.skipped {
         ui.note(format!(
             "skipping {}: {}",
-            skipped.path.display(),
+            ingest::display(&skipped.path),
             skipped.reason
         ));
     }
-    let mut gathered = Gathered {
-        roots: roots
-            .iter()
-            .map(|r| ingest::absolute(r).display().to_string())
-            .collect(),
-        new: Vec::new(),
-        unchanged: Vec::new(),
-    };
+    let mut gathered = Gathered::default();
     let bar = ui.bar(walked.files.len() as u64, "reading");
     for path in &walked.files {
         bar.inc(1);
-        let key = ingest::absolute(path).display().to_string();
-        let loaded = match ingest::extract(path)? {
-            Extracted::Binary { .. } => {
-                bar.suspend(|| {
-                    ui.warn(format!(
-                        "skipping {}: it looks like a binary file, not text",
-                        path.display()
-                    ))
-                });
+        let key = ingest::key(path);
+        let mut skip = |reason: String| {
+            bar.suspend(|| ui.warn(format!("skipping {}: {reason}", ingest::display(path))));
+            let metadata = std::fs::metadata(path).ok();
+            gathered.skipped.push(SkippedFile {
+                path: key.clone(),
+                reason,
+                bytes: metadata.map_or(0, |m| m.len()),
+                modified: ingest::modified_time(path),
+            });
+        };
+        let loaded = match ingest::extract(path) {
+            Err(ingest::Error::Io { source, .. }) => {
+                skip(format!("cannot read it ({source})"));
                 continue;
             }
-            Extracted::Text(loaded) => loaded,
+            Err(e) => return Err(e.into()),
+            Ok(Extracted::Binary { .. }) => {
+                skip("it looks like a binary file, not text".into());
+                continue;
+            }
+            Ok(Extracted::Text(loaded)) => loaded,
         };
         if unchanged(&key, &loaded.sha256) {
             gathered.unchanged.push(key);
@@ -272,7 +307,7 @@ fn read_files(
             bar.suspend(|| {
                 ui.warn(format!(
                     "{}: not valid UTF-8; invalid bytes were replaced with U+FFFD",
-                    path.display()
+                    ingest::display(path)
                 ))
             });
         }
@@ -280,7 +315,7 @@ fn read_files(
         embedder.count_tokens("", Role::Passage)?;
         let passages = chunk_text(&loaded.text, settings.passage_tokens, embedder);
         if passages.is_empty() {
-            bar.suspend(|| ui.note(format!("{}: no text to index", path.display())));
+            bar.suspend(|| ui.note(format!("{}: no text to index", ingest::display(path))));
         }
         gathered.new.push(Document {
             info: DocumentInfo {
@@ -298,16 +333,8 @@ fn read_files(
 }
 
 /// Each record as a document of one passage (its whole text).
-fn read_records(
-    label: String,
-    records: Vec<Record>,
-    unchanged: &dyn Fn(&str, &str) -> bool,
-) -> Gathered {
-    let mut gathered = Gathered {
-        roots: vec![label],
-        new: Vec::new(),
-        unchanged: Vec::new(),
-    };
+fn read_records(records: Vec<Record>, unchanged: &dyn Fn(&str, &str) -> bool) -> Gathered {
+    let mut gathered = Gathered::default();
     for record in records {
         let sha256 = sha256_hex(record.text.as_bytes());
         if unchanged(&record.id, &sha256) {
@@ -364,10 +391,10 @@ fn embed_windows(
     Ok(vectors)
 }
 
-/// Writes and publishes the new generation: unchanged documents copied from `previous`,
-/// then the new ones with their vectors.
+/// Fills the new generation and publishes it: unchanged documents copied from `previous`,
+/// then the new ones with their vectors, and the files skipped.
 fn store_generation(
-    index_dir: &Path,
+    mut builder: store::Builder,
     settings: &Settings,
     gathered: &Gathered,
     previous: Option<&Index>,
@@ -376,13 +403,6 @@ fn store_generation(
     ui: &Ui,
 ) -> Result<Manifest> {
     let analyzer = settings.analyzer.to_string();
-    let mut builder = store::Builder::create(
-        index_dir,
-        settings.model.clone(),
-        ingest::CHUNKER_VERSION,
-        analyzer.clone(),
-        gathered.roots.clone(),
-    )?;
     if let Some(previous) = previous {
         let same_terms = previous.manifest().analyzer == analyzer;
         if !same_terms && !gathered.unchanged.is_empty() {
@@ -422,6 +442,9 @@ fn store_generation(
             })
             .collect();
         builder.add_document(document.info.clone(), passages)?;
+    }
+    for skipped in &gathered.skipped {
+        builder.skip(skipped.clone());
     }
     Ok(builder.commit()?)
 }

@@ -105,8 +105,31 @@ fn fusion_depth(k: usize) -> usize {
     (2 * k).max(50)
 }
 
-/// The `k` best passages for `query` in `mode`, optionally only from `only_docs`.
+/// The `k` best passages for `query` in `mode`, optionally only from `only_docs`. Every
+/// score is a finite number: one that is not means the index is damaged, and is an error.
 pub fn rank(
+    index: &Index,
+    query: &Query,
+    mode: Mode,
+    fusion: Fusion,
+    k: usize,
+    only_docs: Option<&[String]>,
+) -> Result<Vec<Ranked>> {
+    let ranked = rank_unchecked(index, query, mode, fusion, k, only_docs)?;
+    match ranked.iter().find(|r| !r.score.is_finite()) {
+        Some(bad) => Err(Error::Store(crate::store::Error::Corrupt {
+            path: index.dir().to_path_buf(),
+            reason: format!(
+                "{} search gave passage {} a score that is not a number",
+                mode.as_str(),
+                bad.id
+            ),
+        })),
+        None => Ok(ranked),
+    }
+}
+
+fn rank_unchecked(
     index: &Index,
     query: &Query,
     mode: Mode,

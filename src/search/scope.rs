@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::{Error, Result};
-use crate::ingest::display_path;
+use crate::ingest::{self, display_path};
 use crate::store::Index;
 
 /// The stored path of every indexed document.
@@ -20,24 +20,25 @@ fn indexed_paths(index: &Index) -> Vec<&str> {
 /// The indexed document a user's path refers to: the same file, or a unique path suffix.
 pub fn find_document(index: &Index, given: &Path) -> Result<String> {
     let docs = indexed_paths(index);
-    if let Ok(canonical) = given.canonicalize() {
-        if let Some(doc) = docs.iter().find(|d| Path::new(d) == canonical) {
+    if given.exists() {
+        let key = ingest::key(given);
+        if let Some(doc) = docs.iter().find(|d| **d == key) {
             return Ok(doc.to_string());
         }
     }
     let matches: Vec<&str> = docs
         .iter()
         .copied()
-        .filter(|d| Path::new(d).ends_with(given))
+        .filter(|d| ingest::path_of(d).ends_with(given))
         .collect();
     match matches.as_slice() {
         [one] => Ok(one.to_string()),
         [] => Err(Error::NotIndexed {
-            given: given.display().to_string(),
+            given: ingest::display(given),
             count: docs.len(),
         }),
         many => Err(Error::Ambiguous {
-            given: given.display().to_string(),
+            given: ingest::display(given),
             matches: many.iter().map(|d| display_path(d)).collect(),
         }),
     }
@@ -62,7 +63,8 @@ pub fn documents_within(index: &Index, patterns: &[String]) -> Result<Vec<String
             docs.iter()
                 .copied()
                 .filter(|d| {
-                    glob.matches_with(d, options) || glob.matches_with(&display_path(d), options)
+                    glob.matches_with(d, options)
+                        || glob.matches_with(&ingest::relative(d), options)
                 })
                 .collect()
         } else {
@@ -71,14 +73,14 @@ pub fn documents_within(index: &Index, patterns: &[String]) -> Result<Vec<String
             docs.iter()
                 .copied()
                 .filter(|d| {
-                    let d = Path::new(d);
+                    let d = ingest::path_of(d);
                     canonical.as_ref().is_some_and(|c| d.starts_with(c)) || d.ends_with(given)
                 })
                 .collect()
         };
         if matched.is_empty() {
             return Err(Error::NoMatch {
-                pattern: pattern.clone(),
+                pattern: crate::text::sanitize::escape(pattern),
                 count: docs.len(),
             });
         }

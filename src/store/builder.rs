@@ -1,8 +1,9 @@
 //! Building a new generation. Passages and their windows go into a fresh database inside
-//! `gen-N.tmp/`; `commit` builds the vector index from the stored window vectors, fsyncs,
-//! renames the directory to `gen-N/` and replaces the manifest. Until that last rename the previous index is untouched.
+//! `gen-N.tmp/`; `commit` builds the vector index from the stored window vectors, records
+//! each file's size and checksum, fsyncs, renames the directory to `gen-N/` and replaces the
+//! manifest. Until that last rename the previous index is untouched.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
@@ -13,8 +14,10 @@ use super::layout;
 use super::passages::PassageDb;
 use super::vectors::Vectors;
 use super::{
-    DocumentInfo, Error, Index, Manifest, ModelInfo, NewPassage, VectorOptions, FORMAT_VERSION,
+    DocumentInfo, Error, FileCheck, Index, Manifest, ModelInfo, NewPassage, SkippedFile,
+    VectorOptions, FORMAT_VERSION,
 };
+use crate::checksum::sha256_file;
 
 /// Vectors read from the database per parallel insertion round: enough to keep every core
 /// busy, few enough (6 MB at 384 dimensions) not to hold a large corpus in memory.
@@ -29,12 +32,17 @@ pub struct Builder {
     tmp: Unpublished,
     lock: File,
     dir: PathBuf,
+    /// The index's id, from its marker.
+    id: String,
     generation: String,
+    /// The generation the manifest named when this build started: superseded by `commit`.
+    previous: Option<String>,
     model: ModelInfo,
     chunker_version: u32,
     analyzer: String,
     roots: Vec<String>,
     documents: Vec<DocumentInfo>,
+    skipped: Vec<SkippedFile>,
     paths: HashSet<String>,
     next_passage: u64,
     /// Window ids, from 1 like passage ids: they are the vector index's keys.
@@ -42,9 +50,9 @@ pub struct Builder {
 }
 
 impl Builder {
-    /// Takes the builders' lock on `dir` (creating `dir` if needed), removes what killed
-    /// builds left behind, and starts `gen-N.tmp/`. Fails at once if another build holds
-    /// the lock.
+    /// Makes `dir` an index folder (or checks that it is one: see `layout::claim`), takes
+    /// the builders' lock, removes what killed builds of this index left behind, and starts
+    /// `gen-N.tmp/`. Fails at once if another build holds the lock.
     pub fn create(
         dir: &Path,
         model: ModelInfo,
@@ -52,28 +60,61 @@ impl Builder {
         analyzer: String,
         roots: Vec<String>,
     ) -> Result<Builder, Error> {
-        fs::create_dir_all(dir).map_err(Error::io("create the index directory", dir))?;
-        let lock = layout::lock(dir)?;
+        Self::start(dir, model, chunker_version, analyzer, roots, None)
+    }
+
+    /// As `create`, but if another build holds the lock, calls `on_wait` and waits for it.
+    pub fn create_waiting(
+        dir: &Path,
+        model: ModelInfo,
+        chunker_version: u32,
+        analyzer: String,
+        roots: Vec<String>,
+        on_wait: &dyn Fn(),
+    ) -> Result<Builder, Error> {
+        Self::start(dir, model, chunker_version, analyzer, roots, Some(on_wait))
+    }
+
+    fn start(
+        dir: &Path,
+        model: ModelInfo,
+        chunker_version: u32,
+        analyzer: String,
+        roots: Vec<String>,
+        wait: Option<&dyn Fn()>,
+    ) -> Result<Builder, Error> {
+        let id = layout::claim(dir)?;
+        let lock = layout::lock(dir, wait)?;
         // Numbered before cleaning up, so a leftover that cannot be removed is never reused.
         let generation = layout::generation_name(layout::next_generation(dir)?);
-        layout::remove_unpublished(dir, None);
+        let previous = Manifest::read(dir).ok().flatten().map(|m| m.generation);
+        layout::remove_generations(dir, &id, previous.as_deref());
         let tmp = Unpublished::create(dir.join(format!("{generation}{}", layout::TMP_SUFFIX)))?;
+        layout::mark_generation(&tmp.path, &id)?;
         let db = PassageDb::create(&tmp.path.join(layout::PASSAGES), model.dims)?;
         Ok(Builder {
             db,
             tmp,
             lock,
             dir: dir.to_path_buf(),
+            id,
             generation,
+            previous,
             model,
             chunker_version,
             analyzer,
             roots,
             documents: Vec::new(),
+            skipped: Vec::new(),
             paths: HashSet::new(),
             next_passage: 1,
             next_window: 1,
         })
+    }
+
+    /// Records a file that was found under the roots but is not indexed, with why.
+    pub fn skip(&mut self, file: SkippedFile) {
+        self.skipped.push(file);
     }
 
     /// Stores a document and its passages. `doc.passages` is set from `passages.len()`.
@@ -157,12 +198,15 @@ impl Builder {
             tmp,
             lock,
             dir,
+            id,
             generation,
+            previous,
             model,
             chunker_version,
             analyzer,
             roots,
             documents,
+            skipped,
             next_window,
             ..
         } = self;
@@ -188,8 +232,12 @@ impl Builder {
         db.build_lexical()?;
         db.close()?;
 
-        layout::sync_file(&tmp.path.join(layout::PASSAGES))?;
-        layout::sync_file(&vectors_path)?;
+        let mut files = BTreeMap::new();
+        for name in [layout::PASSAGES, layout::VECTORS] {
+            let path = tmp.path.join(name);
+            layout::sync_file(&path)?;
+            files.insert(name.to_string(), check(&path)?);
+        }
         layout::sync_dir(&tmp.path)?;
         tmp.publish(&dir.join(&generation))?;
 
@@ -205,12 +253,29 @@ impl Builder {
             documents,
             passages,
             windows,
+            skipped,
+            files,
         };
         manifest.write(&dir)?;
-        layout::remove_unpublished(&dir, Some(&manifest.generation));
+        // The generation the previous manifest named was this index's, marked or not (an
+        // index from before generation markers).
+        if let Some(previous) = previous.filter(|p| *p != manifest.generation) {
+            let _ = fs::remove_dir_all(dir.join(previous));
+        }
+        layout::remove_generations(&dir, &id, Some(&manifest.generation));
         drop(lock);
         Ok(manifest)
     }
+}
+
+/// A file's size and sha256.
+pub(super) fn check(path: &Path) -> Result<FileCheck, Error> {
+    Ok(FileCheck {
+        bytes: fs::metadata(path)
+            .map_err(Error::io("read metadata of", path))?
+            .len(),
+        sha256: sha256_file(path).map_err(Error::io("read", path))?,
+    })
 }
 
 /// Fails unless `passage` has at least one window and each lies within its text on UTF-8
@@ -421,6 +486,7 @@ mod tests {
         let generation = dir.path().join("gen-000001");
         let expected: u64 = [
             dir.path().join("manifest.json"),
+            generation.join(".akapit-generation"),
             generation.join("passages.sqlite"),
             generation.join("vectors.usearch"),
         ]
@@ -430,9 +496,12 @@ mod tests {
         assert_eq!(index.size_on_disk().unwrap(), expected);
         assert_eq!(
             entries(dir.path()),
-            [".lock", "gen-000001", "manifest.json"]
+            [".akapit-index", ".lock", "gen-000001", "manifest.json"]
         );
-        assert_eq!(entries(&generation), ["passages.sqlite", "vectors.usearch"]);
+        assert_eq!(
+            entries(&generation),
+            [".akapit-generation", "passages.sqlite", "vectors.usearch"]
+        );
     }
 
     #[test]
@@ -513,7 +582,7 @@ mod tests {
         assert!(new.document_passages("/notes/a.md").unwrap().is_empty());
         assert_eq!(
             entries(dir.path()),
-            [".lock", "gen-000002", "manifest.json"]
+            [".akapit-index", ".lock", "gen-000002", "manifest.json"]
         );
 
         // The old reader keeps working on the generation the new build deleted: its files
@@ -635,19 +704,23 @@ mod tests {
         drop(builder);
         assert_eq!(
             entries(dir.path()),
-            [".lock", "gen-000001", "manifest.json"]
+            [".akapit-index", ".lock", "gen-000001", "manifest.json"]
         );
 
         // What a SIGKILL can leave: a half-written generation, a half-written manifest, and
-        // a generation renamed into place whose manifest was never written.
-        fs::create_dir(dir.path().join("gen-000009.tmp")).unwrap();
+        // a generation renamed into place whose manifest was never written (each generation
+        // marked as this index's, as a build marks it first thing).
+        let id = fs::read_to_string(dir.path().join(layout::MARKER)).unwrap();
+        for name in ["gen-000009.tmp", "gen-000010"] {
+            fs::create_dir(dir.path().join(name)).unwrap();
+            layout::mark_generation(&dir.path().join(name), id.trim()).unwrap();
+        }
         fs::write(dir.path().join("gen-000009.tmp/passages.sqlite"), "half").unwrap();
         fs::write(
             dir.path().join("manifest.json.tmp"),
             "{\"format_version\": 1, \"gen",
         )
         .unwrap();
-        fs::create_dir(dir.path().join("gen-000010")).unwrap();
 
         let index = Index::open(dir.path()).unwrap().unwrap();
         assert_eq!(index.manifest().generation, "gen-000001");
@@ -661,18 +734,20 @@ mod tests {
         assert_eq!(
             entries(dir.path()),
             [
+                ".akapit-index",
                 ".lock",
                 "gen-000001",
-                "gen-000010",
                 "gen-000011.tmp",
-                "manifest.json"
+                "manifest.json",
+                // Rewritten by the next publish; akapit removes only generations it marked.
+                "manifest.json.tmp"
             ]
         );
         let manifest = builder.commit().unwrap();
         assert_eq!(manifest.generation, "gen-000011");
         assert_eq!(
             entries(dir.path()),
-            [".lock", "gen-000011", "manifest.json"]
+            [".akapit-index", ".lock", "gen-000011", "manifest.json"]
         );
         assert_eq!(
             Index::open(dir.path())

@@ -1,5 +1,6 @@
-//! The store's error type. Every variant names the file or document involved and, when
-//! the index on disk is at fault, the command that replaces it.
+//! The store's error type. Every variant names the file or document involved; when the
+//! index on disk is at fault (`needs_rebuild`), the command line adds the command that
+//! replaces it.
 
 use std::path::PathBuf;
 
@@ -23,8 +24,7 @@ pub enum Error {
     Locked { dir: PathBuf, lock: PathBuf },
 
     #[error(
-        "index manifest {} has format version {found}, but this akapit reads version {expected}; \
-         rebuild the index with `akapit index --rebuild`",
+        "index manifest {} has format version {found}, but this akapit reads version {expected}",
         path.display()
     )]
     FormatVersion {
@@ -33,11 +33,18 @@ pub enum Error {
         expected: u32,
     },
 
-    #[error(
-        "index file {} is unreadable ({reason}); rebuild the index with `akapit index --rebuild`",
-        path.display()
-    )]
+    #[error("index file {} is damaged: {reason}", path.display())]
     Corrupt { path: PathBuf, reason: String },
+
+    #[error("{} is a file, not a folder; give --index a folder", path.display())]
+    NotAFolder { path: PathBuf },
+
+    #[error(
+        "{} is not an akapit index and is not empty; akapit builds an index only in a new or \
+         empty folder (or one it built before), so give --index another folder",
+        dir.display()
+    )]
+    NotAnIndex { dir: PathBuf },
 
     #[error("passage database {}: {source}", path.display())]
     Sqlite {
@@ -88,6 +95,14 @@ pub enum Error {
 }
 
 impl Error {
+    /// Whether the index on disk is unusable as it is and only building it again helps.
+    pub fn needs_rebuild(&self) -> bool {
+        matches!(
+            self,
+            Error::FormatVersion { .. } | Error::Corrupt { .. } | Error::ModelMismatch(_)
+        )
+    }
+
     /// Adapter for `map_err` on `std::io` results.
     pub(crate) fn io(
         action: &'static str,

@@ -67,6 +67,19 @@ impl Index {
                 reason: "missing".into(),
             });
         }
+        // Sizes are cheap to check on every open; `verify` reads the contents.
+        for (name, expected) in &manifest.files {
+            let path = generation.join(name);
+            let bytes = fs::metadata(&path)
+                .map_err(Error::io("read metadata of", &path))?
+                .len();
+            if bytes != expected.bytes {
+                return Err(Error::Corrupt {
+                    path,
+                    reason: format!("it is {bytes} bytes, the manifest says {}", expected.bytes),
+                });
+            }
+        }
         let passages = PassageDb::open(&passages_path, dims)?;
         let vectors = Vectors::open(
             &generation.join(layout::VECTORS),
@@ -195,9 +208,34 @@ impl Index {
         self.passages.passage(id)?.ok_or(Error::UnknownPassage(id))
     }
 
-    /// The passages with the given ids, in the same order.
+    /// The passages with the given ids (as the index's own searches return them), in the
+    /// same order; an id the database does not hold means the index is damaged.
     pub fn passages(&self, ids: &[u64]) -> Result<Vec<StoredPassage>, Error> {
-        ids.iter().map(|&id| self.passage(id)).collect()
+        ids.iter()
+            .map(|&id| {
+                self.passages.passage(id)?.ok_or_else(|| Error::Corrupt {
+                    path: self.generation.join(layout::PASSAGES),
+                    reason: format!("it has no passage {id}, which the index's own search found"),
+                })
+            })
+            .collect()
+    }
+
+    /// Reads every data file of the generation against the checksums in the manifest, and
+    /// runs SQLite's own quick check of the passage database; the first damage found is the
+    /// error. Takes time in proportion to the index's size (about a second per GB).
+    pub fn verify(&self) -> Result<(), Error> {
+        for (name, expected) in &self.manifest.files {
+            let path = self.generation.join(name);
+            let found = super::builder::check(&path)?;
+            if found.sha256 != expected.sha256 {
+                return Err(Error::Corrupt {
+                    path,
+                    reason: "its contents differ from the checksum in the manifest".into(),
+                });
+            }
+        }
+        self.passages.quick_check()
     }
 
     /// The passage's windows (byte spans of its text and their vectors, as the model
@@ -608,25 +646,25 @@ mod tests {
             ),
             "{err:?}"
         );
-        assert!(err.to_string().contains("akapit index --rebuild"), "{err}");
+        assert!(err.needs_rebuild(), "{err}");
 
         fs::write(&manifest_path, &good[..good.len() / 2]).unwrap();
         let err = open_err(dir.path());
         assert!(matches!(err, Error::Corrupt { .. }), "{err:?}");
         assert!(err.to_string().contains("manifest.json"), "{err}");
-        assert!(err.to_string().contains("akapit index --rebuild"), "{err}");
+        assert!(err.needs_rebuild(), "{err}");
 
         fs::write(&manifest_path, &good).unwrap();
         let vectors = dir.path().join("gen-000001").join(layout::VECTORS);
         fs::write(&vectors, b"not a usearch file").unwrap();
         let err = open_err(dir.path());
         assert!(err.to_string().contains("vectors.usearch"), "{err}");
-        assert!(err.to_string().contains("akapit index --rebuild"), "{err}");
+        assert!(err.needs_rebuild(), "{err}");
 
         fs::remove_dir_all(dir.path().join("gen-000001")).unwrap();
         let err = open_err(dir.path());
         assert!(err.to_string().contains("gen-000001"), "{err}");
-        assert!(err.to_string().contains("akapit index --rebuild"), "{err}");
+        assert!(err.needs_rebuild(), "{err}");
     }
 
     #[test]
@@ -643,6 +681,45 @@ mod tests {
             .manifest()
             .check_model("other/model", &m.sha256, m.dims)
             .unwrap_err();
-        assert!(err.to_string().contains("--model test/fake-8d"), "{err}");
+        assert!(err.needs_rebuild());
+        let err = err.to_string();
+        assert!(
+            err.contains("test/fake-8d") && err.contains("other/model"),
+            "{err}"
+        );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(48))]
+        /// Bytes of either data file changed anywhere (sizes kept, as a disk or a careless
+        /// edit would): opening and searching either fail with an error or give results
+        /// whose scores are numbers; never a panic, never a NaN.
+        #[test]
+        fn damaged_files_give_errors_or_finite_scores(
+            vectors_file in proptest::prelude::any::<bool>(),
+            flips in proptest::collection::vec((0.0f64..1.0, proptest::prelude::any::<u8>()), 1..24),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            build(dir.path(), &[("/notes/a.md", 6), ("/notes/b.md", 5)]);
+            let name = if vectors_file { layout::VECTORS } else { layout::PASSAGES };
+            let path = dir.path().join("gen-000001").join(name);
+            let mut bytes = fs::read(&path).unwrap();
+            let len = bytes.len();
+            for (at, byte) in flips {
+                bytes[((at * len as f64) as usize).min(len - 1)] = byte;
+            }
+            fs::write(&path, &bytes).unwrap();
+            let Ok(Some(index)) = Index::open(dir.path()) else {
+                return Ok(());
+            };
+            if let Ok(found) = index.search(&vector(3), 5, None) {
+                proptest::prop_assert!(found.iter().all(|m| m.score.is_finite()), "{:?}", found);
+                let _ = index.passages(&found.iter().map(|m| m.id).collect::<Vec<_>>());
+            }
+            if let Ok(found) = index.lexical_search(&["passage".to_string()], 5, None) {
+                proptest::prop_assert!(found.iter().all(|(_, s)| s.is_finite()), "{:?}", found);
+            }
+            let _ = index.verify();
+        }
     }
 }

@@ -1,13 +1,19 @@
 //! The index directory's layout and the file-system steps that keep it consistent across
-//! crashes: generation names, the builders' lock, write-then-rename with fsync, and removal
-//! of what killed or superseded builds leave behind.
+//! crashes: the marker that proves a folder is an index, generation names, the builders'
+//! lock, write-then-rename with fsync, and removal of what killed or superseded builds leave
+//! behind. akapit removes only generation folders that carry its own marker with this
+//! index's id: whatever else is in the folder, it did not make.
 
 use std::fs::{self, File, TryLockError};
-use std::io::Write;
+use std::io::{ErrorKind, Write};
 use std::path::Path;
 
 use super::Error;
 
+/// Marks a folder as an akapit index; holds the index's id.
+pub const MARKER: &str = ".akapit-index";
+/// Inside every generation folder akapit writes: the id of the index it belongs to.
+pub const GENERATION_MARKER: &str = ".akapit-generation";
 /// The single commit point: whatever generation it names is the index.
 pub const MANIFEST: &str = "manifest.json";
 /// Held exclusively by a builder for its whole run; readers never take it.
@@ -35,9 +41,70 @@ pub fn parse_generation(name: &str) -> Option<u64> {
     digits.parse().ok()
 }
 
-/// Takes the builders' lock, or fails at once (naming the lock file) if another build has it.
-/// The lock is released when the returned file is closed, also when the process dies.
-pub fn lock(dir: &Path) -> Result<File, Error> {
+/// Makes `dir` an index folder, or checks that it is one, and returns the index's id. A
+/// folder that does not exist is created; an empty one, or one holding an index from before
+/// markers, is marked; anything else is refused, so that akapit never builds (and later
+/// cleans up) inside a folder of someone else's files.
+pub fn claim(dir: &Path) -> Result<String, Error> {
+    match fs::metadata(dir) {
+        Ok(meta) if !meta.is_dir() => {
+            return Err(Error::NotAFolder {
+                path: dir.to_path_buf(),
+            })
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            fs::create_dir_all(dir).map_err(Error::io("create the index directory", dir))?
+        }
+        Err(e) => return Err(Error::io("read", dir)(e)),
+    }
+    let marker = dir.join(MARKER);
+    match fs::read_to_string(&marker) {
+        Ok(id) => return Ok(id.trim().to_string()),
+        Err(e) if e.kind() == ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::io("read", &marker)(e)),
+    }
+    let empty = fs::read_dir(dir)
+        .map_err(Error::io("list", dir))?
+        .next()
+        .is_none();
+    let earlier_index = matches!(super::Manifest::read(dir), Ok(Some(_)));
+    if !empty && !earlier_index {
+        return Err(Error::NotAnIndex {
+            dir: dir.to_path_buf(),
+        });
+    }
+    let id = new_id(dir);
+    write_atomic(&marker, format!("{id}\n").as_bytes())?;
+    // Two builds marking one empty folder at once: the marker that landed is the id.
+    let written = fs::read_to_string(&marker).map_err(Error::io("read", &marker))?;
+    Ok(written.trim().to_string())
+}
+
+/// An id no other index has: the hash of the folder, the time and the process.
+fn new_id(dir: &Path) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let seed = format!("{}:{nanos}:{}", dir.display(), std::process::id());
+    crate::checksum::sha256_hex(seed.as_bytes())[..32].to_string()
+}
+
+/// Marks a generation folder as made by the index `id`.
+pub fn mark_generation(generation: &Path, id: &str) -> Result<(), Error> {
+    let marker = generation.join(GENERATION_MARKER);
+    fs::write(&marker, format!("{id}\n")).map_err(Error::io("write", &marker))
+}
+
+/// Whether `path` is a generation folder that the index `id` made.
+fn is_our_generation(path: &Path, id: &str) -> bool {
+    fs::read_to_string(path.join(GENERATION_MARKER)).is_ok_and(|found| found.trim() == id)
+}
+
+/// Takes the builders' lock. If another build holds it: fails at once naming the lock file
+/// when `wait` is `None`, or calls `wait` and blocks until the lock is free. The lock is
+/// released when the returned file is closed, also when the process dies.
+pub fn lock(dir: &Path, wait: Option<&dyn Fn()>) -> Result<File, Error> {
     let path = dir.join(LOCK);
     let file = File::options()
         .create(true)
@@ -45,13 +112,18 @@ pub fn lock(dir: &Path) -> Result<File, Error> {
         .write(true)
         .open(&path)
         .map_err(Error::io("create the lock file", &path))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(TryLockError::WouldBlock) => Err(Error::Locked {
+    match (file.try_lock(), wait) {
+        (Ok(()), _) => Ok(file),
+        (Err(TryLockError::WouldBlock), None) => Err(Error::Locked {
             dir: dir.to_path_buf(),
             lock: path,
         }),
-        Err(TryLockError::Error(source)) => Err(Error::Io {
+        (Err(TryLockError::WouldBlock), Some(wait)) => {
+            wait();
+            file.lock().map_err(Error::io("lock", &path))?;
+            Ok(file)
+        }
+        (Err(TryLockError::Error(source)), _) => Err(Error::Io {
             action: "lock",
             path,
             source,
@@ -75,25 +147,23 @@ pub fn next_generation(dir: &Path) -> Result<u64, Error> {
     Ok(highest + 1)
 }
 
-/// Best-effort removal of every `*.tmp` entry and every generation other than `keep`.
-/// Must only run under the lock. A failure here costs disk space, never correctness, so it
-/// is not reported: the next build tries again.
-pub fn remove_unpublished(dir: &Path, keep: Option<&str>) {
+/// Best-effort removal of the generation folders (published or not) that the index `id`
+/// made, except `keep`. Must only run under the lock. A failure here costs disk space, never
+/// correctness, so it is not reported: the next build tries again.
+pub fn remove_generations(dir: &Path, id: &str, keep: Option<&str>) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        let stray = name.ends_with(TMP_SUFFIX);
-        let superseded = keep.is_some_and(|keep| name != keep && parse_generation(&name).is_some());
-        if stray || superseded {
-            let path = entry.path();
-            if path.is_dir() {
-                let _ = fs::remove_dir_all(&path);
-            } else {
-                let _ = fs::remove_file(&path);
-            }
+        let bare = name.strip_suffix(TMP_SUFFIX).unwrap_or(&name);
+        let path = entry.path();
+        if parse_generation(bare).is_some()
+            && keep != Some(name.as_ref())
+            && is_our_generation(&path, id)
+        {
+            let _ = fs::remove_dir_all(&path);
         }
     }
 }
@@ -158,24 +228,56 @@ mod tests {
     }
 
     #[test]
-    fn remove_unpublished_keeps_only_the_named_generation() {
+    fn only_generations_this_index_made_are_removed() {
         let dir = tempfile::tempdir().unwrap();
-        for name in ["gen-000001", "gen-000002", "gen-000003.tmp"] {
-            fs::create_dir(dir.path().join(name)).unwrap();
-            fs::write(dir.path().join(name).join(PASSAGES), "x").unwrap();
+        let id = claim(dir.path()).unwrap();
+        for name in ["gen-000001", "gen-000002", "gen-000003.tmp", "gen-000004"] {
+            let generation = dir.path().join(name);
+            fs::create_dir(&generation).unwrap();
+            fs::write(generation.join(PASSAGES), "x").unwrap();
+            if name != "gen-000004" {
+                mark_generation(&generation, &id).unwrap();
+            }
         }
         fs::write(dir.path().join("manifest.json.tmp"), "{").unwrap();
-        fs::write(dir.path().join(MANIFEST), "{}").unwrap();
         fs::write(dir.path().join(LOCK), "").unwrap();
 
-        remove_unpublished(dir.path(), Some("gen-000002"));
+        remove_generations(dir.path(), &id, Some("gen-000002"));
 
         let mut left: Vec<String> = fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         left.sort();
-        assert_eq!(left, [LOCK, "gen-000002", MANIFEST]);
+        // gen-000004 carries no marker of this index: akapit did not make it.
+        assert_eq!(
+            left,
+            [
+                MARKER,
+                LOCK,
+                "gen-000002",
+                "gen-000004",
+                "manifest.json.tmp"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_folder_of_other_files_is_not_claimed() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("gen-000003")).unwrap();
+        fs::write(dir.path().join("notes.txt"), "mine").unwrap();
+        let err = claim(dir.path()).unwrap_err();
+        assert!(matches!(err, Error::NotAnIndex { .. }), "{err:?}");
+        assert!(!dir.path().join(MARKER).exists());
+
+        let file = dir.path().join("notes.txt");
+        assert!(matches!(claim(&file), Err(Error::NotAFolder { .. })));
+
+        let fresh = dir.path().join("new/index");
+        let id = claim(&fresh).unwrap();
+        assert_eq!(claim(&fresh).unwrap(), id, "the id stays");
+        assert_eq!(id.len(), 32);
     }
 
     #[test]
@@ -191,11 +293,11 @@ mod tests {
     #[test]
     fn second_lock_fails_and_names_the_lock_file() {
         let dir = tempfile::tempdir().unwrap();
-        let held = lock(dir.path()).unwrap();
-        let err = lock(dir.path()).unwrap_err();
+        let held = lock(dir.path(), None).unwrap();
+        let err = lock(dir.path(), None).unwrap_err();
         assert!(matches!(err, Error::Locked { .. }), "{err:?}");
         assert!(err.to_string().contains(".lock"), "{err}");
         drop(held);
-        assert!(lock(dir.path()).is_ok());
+        assert!(lock(dir.path(), None).is_ok());
     }
 }

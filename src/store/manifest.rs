@@ -2,6 +2,7 @@
 //! documents) that also names the generation directory holding its data. Replacing it is the
 //! single atomic step that publishes a build.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::io::ErrorKind;
 use std::path::Path;
@@ -31,6 +32,25 @@ pub struct DocumentInfo {
     /// Modification time, RFC 3339.
     pub modified: Option<String>,
     pub passages: usize,
+}
+
+/// A file found under the roots that is not in the index, and why.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SkippedFile {
+    /// Key, as `DocumentInfo::path`.
+    pub path: String,
+    pub reason: String,
+    pub bytes: u64,
+    /// Modification time, RFC 3339, as when it was skipped: a later change is worth a retry.
+    pub modified: Option<String>,
+}
+
+/// What one file of a generation must be: its size and content hash.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FileCheck {
+    pub bytes: u64,
+    /// sha256, hex.
+    pub sha256: String,
 }
 
 /// Distance used by the vector index. Only cosine is supported: model vectors are compared
@@ -78,6 +98,14 @@ impl VectorOptions {
     };
 }
 
+/// What a manifest says about an index, read without trusting its format (`read_hints`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hints {
+    pub roots: Vec<String>,
+    pub model: Option<String>,
+    pub dims: Option<usize>,
+}
+
 /// Everything known about an index without opening its data files.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Manifest {
@@ -99,6 +127,13 @@ pub struct Manifest {
     pub passages: usize,
     /// Total windows over all passages: the number of vectors in the vector index.
     pub windows: usize,
+    /// Files under the roots that were found but not indexed (binary, unreadable).
+    #[serde(default)]
+    pub skipped: Vec<SkippedFile>,
+    /// Each data file of the generation by name, to tell a damaged index from a good one.
+    /// Absent in indexes built before it was recorded.
+    #[serde(default)]
+    pub files: BTreeMap<String, FileCheck>,
 }
 
 impl Manifest {
@@ -154,6 +189,32 @@ impl Manifest {
         Ok(Some(manifest))
     }
 
+    /// What an index's manifest says it holds (folders, model, vector size), read leniently:
+    /// also from a manifest of another format version or with a damaged shape, so that a
+    /// rebuild can keep the user's folders and model. `None` when there is no readable JSON.
+    pub fn read_hints(dir: &Path) -> Option<Hints> {
+        let bytes = fs::read(dir.join(layout::MANIFEST)).ok()?;
+        let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+        let roots = value
+            .get("roots")?
+            .as_array()?
+            .iter()
+            .filter_map(|r| r.as_str().map(String::from))
+            .collect();
+        let model = value.get("model");
+        Some(Hints {
+            roots,
+            model: model
+                .and_then(|m| m.get("name"))
+                .and_then(|n| n.as_str())
+                .map(String::from),
+            dims: model
+                .and_then(|m| m.get("dims"))
+                .and_then(|d| d.as_u64())
+                .and_then(|d| usize::try_from(d).ok()),
+        })
+    }
+
     /// Atomically replaces `dir/manifest.json`; this is what publishes a build.
     pub(crate) fn write(&self, dir: &Path) -> Result<(), Error> {
         let path = dir.join(layout::MANIFEST);
@@ -176,8 +237,7 @@ impl Manifest {
         let message = if built.name == name {
             format!(
                 "index was built with model {name} (weights sha256 {}…, {} dims), but the \
-                 weights of {name} found now differ (sha256 {}…, {dims} dims); rebuild the \
-                 index with `akapit index --rebuild`",
+                 weights of {name} found now differ (sha256 {}…, {dims} dims)",
                 short(&built.sha256),
                 built.dims,
                 short(sha256),
@@ -185,13 +245,11 @@ impl Manifest {
         } else {
             format!(
                 "index was built with model {} (weights sha256 {}…, {} dims), but the current \
-                 model is {name} (weights sha256 {}…, {dims} dims); rebuild the index with \
-                 `akapit index --rebuild` or pass --model {}",
+                 model is {name} (weights sha256 {}…, {dims} dims)",
                 built.name,
                 short(&built.sha256),
                 built.dims,
                 short(sha256),
-                built.name,
             )
         };
         Err(Error::ModelMismatch(message))
@@ -231,6 +289,19 @@ mod tests {
             }],
             passages: 4,
             windows: 9,
+            skipped: vec![SkippedFile {
+                path: "/home/u/notes/photo.txt".into(),
+                reason: "binary".into(),
+                bytes: 3,
+                modified: None,
+            }],
+            files: BTreeMap::from([(
+                "passages.sqlite".to_string(),
+                FileCheck {
+                    bytes: 4096,
+                    sha256: "ab".repeat(32),
+                },
+            )]),
         }
     }
 
@@ -249,6 +320,38 @@ mod tests {
         assert_eq!(read.documents, manifest.documents);
         assert_eq!(read.passages, 4);
         assert_eq!(read.windows, 9);
+        assert_eq!(read.skipped, manifest.skipped);
+        assert_eq!(read.files, manifest.files);
+    }
+
+    #[test]
+    fn hints_survive_another_format_and_a_broken_shape() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut json = serde_json::to_value(sample()).unwrap();
+        json["format_version"] = 99.into();
+        json.as_object_mut().unwrap().remove("documents");
+        fs::write(dir.path().join(layout::MANIFEST), json.to_string()).unwrap();
+        assert!(Manifest::read(dir.path()).is_err());
+        let hints = Manifest::read_hints(dir.path()).unwrap();
+        assert_eq!(hints.roots, ["/home/u/notes"]);
+        assert_eq!(
+            hints.model.as_deref(),
+            Some("intfloat/multilingual-e5-small")
+        );
+        assert_eq!(hints.dims, Some(384));
+        fs::write(dir.path().join(layout::MANIFEST), "{ not json").unwrap();
+        assert!(Manifest::read_hints(dir.path()).is_none());
+    }
+
+    #[test]
+    fn a_manifest_without_skipped_files_or_checks_still_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut json = serde_json::to_value(sample()).unwrap();
+        json.as_object_mut().unwrap().remove("skipped");
+        json.as_object_mut().unwrap().remove("files");
+        fs::write(dir.path().join(layout::MANIFEST), json.to_string()).unwrap();
+        let read = Manifest::read(dir.path()).unwrap().unwrap();
+        assert!(read.skipped.is_empty() && read.files.is_empty());
     }
 
     #[test]
@@ -287,9 +390,8 @@ mod tests {
             matches!(err, Error::FormatVersion { found: 2, .. }),
             "{err:?}"
         );
-        let message = err.to_string();
-        assert!(message.contains("akapit index --rebuild"), "{message}");
-        assert!(message.contains("manifest.json"), "{message}");
+        assert!(err.needs_rebuild(), "{err}");
+        assert!(err.to_string().contains("manifest.json"), "{err}");
     }
 
     #[test]
@@ -313,7 +415,7 @@ mod tests {
             fs::write(dir.path().join(layout::MANIFEST), &contents).unwrap();
             let err = Manifest::read(dir.path()).unwrap_err();
             assert!(matches!(err, Error::Corrupt { .. }), "{contents}: {err:?}");
-            assert!(err.to_string().contains("akapit index --rebuild"), "{err}");
+            assert!(err.needs_rebuild(), "{err}");
         }
     }
 
@@ -325,26 +427,46 @@ mod tests {
 
         let err = manifest
             .check_model("BAAI/bge-m3", "99887766554433221100", 1024)
-            .unwrap_err()
-            .to_string();
+            .unwrap_err();
+        assert!(err.needs_rebuild());
+        let err = err.to_string();
         assert!(err.contains("intfloat/multilingual-e5-small"), "{err}");
         assert!(err.contains("abcdef012345…"), "{err}");
         assert!(err.contains("BAAI/bge-m3"), "{err}");
-        assert!(err.contains("akapit index --rebuild"), "{err}");
-        assert!(
-            err.contains("--model intfloat/multilingual-e5-small"),
-            "{err}"
-        );
 
-        let err = manifest
-            .check_model(&m.name, "1234", m.dims)
-            .unwrap_err()
-            .to_string();
+        let err = manifest.check_model(&m.name, "1234", m.dims).unwrap_err();
+        assert!(err.needs_rebuild());
+        let err = err.to_string();
         assert!(
             err.contains("weights of intfloat/multilingual-e5-small"),
             "{err}"
         );
-        assert!(err.contains("akapit index --rebuild"), "{err}");
         assert!(manifest.check_model(&m.name, &m.sha256, 768).is_err());
+    }
+
+    proptest::proptest! {
+        /// A manifest of any bytes (or a good one with bytes changed) is read or refused,
+        /// never a panic; what is read is consistent.
+        #[test]
+        fn any_manifest_bytes_are_read_or_refused(
+            noise in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400),
+            flips in proptest::collection::vec((0usize..2000, proptest::prelude::any::<u8>()), 0..8),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join(layout::MANIFEST);
+            fs::write(&path, &noise).unwrap();
+            let _ = Manifest::read(dir.path());
+            let _ = Manifest::read_hints(dir.path());
+            let mut good = serde_json::to_vec(&sample()).unwrap();
+            for (at, byte) in flips {
+                let len = good.len();
+                good[at % len] = byte;
+            }
+            fs::write(&path, &good).unwrap();
+            if let Ok(Some(m)) = Manifest::read(dir.path()) {
+                proptest::prop_assert!(layout::parse_generation(&m.generation).is_some());
+                proptest::prop_assert_eq!(m.documents.iter().map(|d| d.passages).sum::<usize>(), m.passages);
+            }
+        }
     }
 }

@@ -21,7 +21,9 @@ use serde::Serialize;
 pub use builder::Builder;
 pub use error::Error;
 pub use index::Index;
-pub use manifest::{DocumentInfo, Manifest, Metric, ModelInfo, Scalar, VectorOptions};
+pub use manifest::{
+    DocumentInfo, FileCheck, Hints, Manifest, Metric, ModelInfo, Scalar, SkippedFile, VectorOptions,
+};
 
 /// Version of the whole on-disk layout (manifest, database schema, vector file options).
 /// Bump it on any incompatible change; older indexes then ask to be rebuilt.

@@ -229,12 +229,24 @@ impl Vectors {
         matches: Result<usearch::ffi::Matches, E>,
     ) -> Result<Vec<(u64, f32)>, Error> {
         let matches = matches.map_err(vectors_error(&self.path))?;
-        Ok(matches
+        matches
             .keys
             .into_iter()
             .zip(matches.distances)
-            .map(|(key, distance)| (key, 1.0 - distance))
-            .collect())
+            .map(|(key, distance)| self.similarity(key, 1.0 - distance))
+            .collect()
+    }
+
+    /// A similarity as search returns it; not a number means the stored vector is garbage.
+    fn similarity(&self, key: u64, similarity: f32) -> Result<(u64, f32), Error> {
+        if similarity.is_finite() {
+            Ok((key, similarity))
+        } else {
+            Err(Error::Corrupt {
+                path: self.path.clone(),
+                reason: format!("the vector of window {key} is not a vector of numbers"),
+            })
+        }
     }
 
     /// Every key of `only` with its cosine similarity to `query`, unordered. usearch has no
@@ -255,7 +267,7 @@ impl Vectors {
                         reason: format!("holds no vector for window {key}"),
                     });
                 }
-                Ok((key, vector::cosine(query, &vector)))
+                self.similarity(key, vector::cosine(query, &vector))
             })
             .collect()
     }
@@ -487,7 +499,7 @@ mod tests {
             .err()
             .unwrap();
         assert!(matches!(err, Error::Corrupt { .. }), "{err:?}");
-        assert!(err.to_string().contains("akapit index --rebuild"), "{err}");
+        assert!(err.needs_rebuild(), "{err}");
     }
 
     proptest::proptest! {
