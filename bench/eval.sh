@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# Reproduces the retrieval tables in the README: every set in eval/, every mode,
-# then the keyword analyzers (lexical mode) and a fusion grid (hybrid mode) that chose the
-# defaults. Embedded corpora are kept in bench/out/eval-cache, so reruns only rank.
-#   bash bench/eval.sh [MODEL]        (default multilingual-e5-small)
+# Reproduces the retrieval tables in the README: every set in eval/, every mode, with the
+# defaults; then the keyword analyzers (lexical mode). With GRID=1 it also dumps each set's
+# candidates under every window policy and lets bench/fusion_grid.py choose the window
+# policy and the fusion by leave-one-set-out evaluation. Embedded corpora are kept in
+# bench/out/eval-cache, so reruns only rank.
+#   bash bench/eval.sh [MODEL]          (default multilingual-e5-small)
+#   GRID=1 bash bench/eval.sh [MODEL]
+#   EVAL_SETS="poquad-dev xquad-en" bash bench/eval.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model=${1:-multilingual-e5-small}
-sets=${EVAL_SETS:-"poquad-dev xquad-en tatoeba-en-pl"}
+sets=${EVAL_SETS:-"poquad-dev xquad-en tatoeba-en-pl gnome-help-pl gnome-help-en manpages-pl"}
 out=bench/out
-mkdir -p "$out/eval-cache"
+mkdir -p "$out/eval-cache" "$out/candidates"
 cargo build --release --quiet
 akapit=${CARGO_TARGET_DIR:-target}/release/akapit
 
@@ -33,12 +37,18 @@ if [ "$model" = multilingual-e5-small ]; then
                 python3 -c "import json,sys; r=json.load(sys.stdin); print('  $analyzer', round(r['results'][0]['ndcg@10'], 4))"
         done
     done
+fi
+
+if [ "${GRID:-0}" = 1 ]; then
     for set in $sets; do
-        echo "== $set: fusion (hybrid nDCG@10)"
-        for fusion in rrf:60:1:0 rrf:60:1:1 rrf:60:1:2 rrf:60:1:3 rrf:60:0.5:2 rrf:20:1:2 convex:10:0.3:2 convex:10:0.3:4 convex:10:0.4:4 convex:5:0.3:3; do
-            "$akapit" eval "eval/$set" --mode hybrid --fusion "$fusion" --quiet \
-                --keep-index "$out/eval-cache/$set-$model" --json |
-                python3 -c "import json,sys; r=json.load(sys.stdin); print('  $fusion', round(r['results'][0]['ndcg@10'], 4))"
+        for policy in sentences sentences+whole sentences+context sentences+whole+context; do
+            echo "== $set: candidates with windows $policy"
+            cache="$out/eval-cache/$set-$model-$policy"
+            [ "$policy" = sentences ] && cache="$out/eval-cache/$set-$model"
+            "$akapit" eval "eval/$set" --model "$model" --mode lexical --windows "$policy" --quiet \
+                --keep-index "$cache" \
+                --candidates "$out/candidates/$set.$model.$policy.jsonl" > /dev/null
         done
     done
+    python3 bench/fusion_grid.py "$out/candidates" "$model" $sets
 fi

@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::embed::Precision;
 use crate::search::hybrid::Fusion;
 use crate::search::Mode;
-use crate::text::Analyzer;
+use crate::text::{Analyzer, WindowPolicy};
 
 /// Offline semantic search over your articles, in Polish and English.
 ///
@@ -218,6 +218,13 @@ pub struct EvalArgs {
     #[arg(long, value_name = "FILE")]
     pub run: Option<PathBuf>,
 
+    /// Also write, for each query, the dense and keyword candidates (top 100 each, with
+    /// their scores, the dense ones also with the cosine of the passage's mean vector) and
+    /// the question's keyword coverage, as JSON lines: what `bench/fusion_grid.py` tunes
+    /// fusion on.
+    #[arg(long, value_name = "FILE")]
+    pub candidates: Option<PathBuf>,
+
     /// Keep the corpus index here and reuse it on the next run with the same corpus and
     /// model, instead of a temporary index.
     #[arg(long, value_name = "DIR")]
@@ -226,6 +233,12 @@ pub struct EvalArgs {
     /// Keyword analyzer: snowball-polish, plain, or prefixN (e.g. prefix6).
     #[arg(long, value_name = "NAME", default_value_t = Analyzer::DEFAULT)]
     pub analyzer: Analyzer,
+
+    /// Which pieces of each passage are embedded: sentences (windows of three sentences),
+    /// sentences+whole (and the whole passage), sentences+context (each window with the
+    /// passage's first sentence), or sentences+whole+context.
+    #[arg(long, value_name = "POLICY", default_value_t = WindowPolicy::DEFAULT)]
+    pub windows: WindowPolicy,
 
     /// Hybrid fusion: rrf:K:WEIGHT:POWER (reciprocal rank fusion) or
     /// convex:HALF:WEIGHT:POWER; the keyword weight is scaled by coverage^POWER.

@@ -27,7 +27,7 @@ use crate::pipeline::{self, Input, Record, Request, Settings};
 use crate::search::hybrid::Fusion;
 use crate::search::{self, Mode, Query};
 use crate::store::Index;
-use crate::text::Analyzer;
+use crate::text::{Analyzer, WindowPolicy};
 
 /// Questions cycled through for the latency figures (the README's examples).
 const QUESTIONS: &[&str] = &[
@@ -314,6 +314,7 @@ fn synthetic_index(
             model: model_info(located, model.spec().dims)?,
             passage_tokens: pipeline::passage_tokens(model.spec().max_tokens),
             analyzer: Analyzer::DEFAULT,
+            windows: WindowPolicy::DEFAULT,
         },
         rebuild: true,
     };

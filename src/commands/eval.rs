@@ -5,6 +5,7 @@
 //! embedded corpus, so the next run embeds only records that changed.
 
 use std::collections::HashMap;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -64,6 +65,7 @@ pub fn run(ctx: &Context, args: EvalArgs) -> Result<Outcome> {
         model: model_info(&located, dims)?,
         passage_tokens: pipeline::passage_tokens(spec.max_tokens),
         analyzer: args.analyzer,
+        windows: args.windows,
     };
     let model = LazyModel::new(located, ctx.precision, dims);
 
@@ -117,9 +119,7 @@ pub fn run(ctx: &Context, args: EvalArgs) -> Result<Outcome> {
         });
     }
     let judged: Vec<String> = queries.iter().map(|q| q.id.clone()).collect();
-    let embedder = modes
-        .iter()
-        .any(|m| m.needs_model())
+    let embedder = (modes.iter().any(|m| m.needs_model()) || args.candidates.is_some())
         .then_some(&model as &dyn Embedder);
     if embedder.is_some() {
         // Loaded before the clock starts, not inside the first query's latency.
@@ -127,11 +127,22 @@ pub fn run(ctx: &Context, args: EvalArgs) -> Result<Outcome> {
     }
     let mut runs: HashMap<Mode, HashMap<String, Vec<String>>> = HashMap::new();
     let mut latencies: HashMap<Mode, Vec<f64>> = HashMap::new();
+    let mut candidates = match &args.candidates {
+        Some(path) => Some((
+            path,
+            std::io::BufWriter::new(std::fs::File::create(path).map_err(Error::io(path))?),
+        )),
+        None => None,
+    };
     let bar = ctx.ui.bar(queries.len() as u64, "queries");
     for q in &queries {
         let started = Instant::now();
         let query = Query::new(&q.text, embedder, args.analyzer)?;
         let embed_ms = started.elapsed().as_secs_f64() * 1000.0;
+        if let Some((path, out)) = &mut candidates {
+            let line = candidates_of(&index, &corpus_id, &q.id, &query)?;
+            writeln!(out, "{line}").map_err(Error::io(*path))?;
+        }
         for &mode in &modes {
             let started = Instant::now();
             let ranked = search::rank(&index, &query, mode, args.fusion, args.k, None)?;
@@ -149,6 +160,9 @@ pub fn run(ctx: &Context, args: EvalArgs) -> Result<Outcome> {
         bar.inc(1);
     }
     bar.finish_and_clear();
+    if let Some((path, mut out)) = candidates {
+        out.flush().map_err(Error::io(path))?;
+    }
 
     let mut results = Vec::new();
     for &mode in &modes {
@@ -182,6 +196,42 @@ pub fn run(ctx: &Context, args: EvalArgs) -> Result<Outcome> {
         print_text(&table(&report))?;
     }
     Ok(Outcome::Found)
+}
+
+/// One query's candidates for tuning fusion offline: the top 100 of each ranking with their
+/// scores (dense ones also with the cosine of the passage's mean window vector), and the
+/// question's keyword coverage.
+fn candidates_of(
+    index: &Index,
+    corpus_id: &HashMap<u64, String>,
+    query_id: &str,
+    query: &Query,
+) -> Result<serde_json::Value> {
+    const DEPTH: usize = 100;
+    let dense = match &query.vector {
+        Some(vector) => index
+            .search(vector, DEPTH, None)?
+            .into_iter()
+            .map(|m| {
+                let mean = crate::vector::dot(&index.passage_vector(m.id)?, vector);
+                Ok(serde_json::json!([corpus_id.get(&m.id), m.score, mean]))
+            })
+            .collect::<Result<Vec<_>>>()?,
+        None => Vec::new(),
+    };
+    let lexical: Vec<serde_json::Value> = index
+        .lexical_search(&query.terms, DEPTH, None)?
+        .into_iter()
+        .map(|(id, score)| serde_json::json!([corpus_id.get(&id), score]))
+        .collect();
+    let coverage = crate::search::hybrid::coverage(index, &query.terms)?;
+    Ok(serde_json::json!({
+        "query_id": query_id,
+        "terms": query.terms.len(),
+        "coverage": coverage,
+        "dense": dense,
+        "lexical": lexical,
+    }))
 }
 
 /// Passage id → corpus id (each record is a document named by its id).

@@ -14,7 +14,7 @@ use crate::ingest::{self, display_path};
 use crate::models::{registry, ModelSpec};
 use crate::pipeline::{self, Input, Report, Request, Settings};
 use crate::store::Manifest;
-use crate::text::Analyzer;
+use crate::text::{Analyzer, WindowPolicy};
 
 #[derive(Serialize)]
 struct IndexJson {
@@ -97,6 +97,7 @@ pub fn build(ctx: &Context, plan: &Plan) -> Result<Report> {
             model: model_info(&located, plan.dims)?,
             passage_tokens: pipeline::passage_tokens(plan.spec.max_tokens),
             analyzer: Analyzer::DEFAULT,
+            windows: WindowPolicy::DEFAULT,
         },
         rebuild: plan.rebuild,
     };

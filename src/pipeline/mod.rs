@@ -22,7 +22,7 @@ use crate::ingest::{self, ChunkOptions, Extracted, Passage};
 use crate::store::{
     self, DocumentInfo, Index, Manifest, ModelInfo, NewPassage, NewWindow, SkippedFile,
 };
-use crate::text::{self, Analyzer};
+use crate::text::{Analyzer, WindowPolicy};
 use crate::ui::Ui;
 
 pub use error::Error;
@@ -41,6 +41,8 @@ pub struct Settings {
     pub passage_tokens: usize,
     /// How passages become keyword-search terms.
     pub analyzer: Analyzer,
+    /// Which pieces of each passage are embedded.
+    pub windows: WindowPolicy,
 }
 
 /// Passage size for a model whose window is `max_tokens`: the window, but never larger
@@ -124,7 +126,7 @@ pub fn build(request: Request, embedder: &dyn Embedder, ui: &Ui) -> Result<Repor
             ingest::display(index_dir)
         ))
     };
-    let builder = store::Builder::create_waiting(
+    let mut builder = store::Builder::create_waiting(
         index_dir,
         settings.model.clone(),
         ingest::CHUNKER_VERSION,
@@ -132,6 +134,7 @@ pub fn build(request: Request, embedder: &dyn Embedder, ui: &Ui) -> Result<Repor
         roots.clone(),
         &waiting,
     )?;
+    builder.set_window_policy(settings.windows.to_string());
     let previous = match rebuild {
         true => None,
         false => open_previous(index_dir, &input, &settings, ui),
@@ -183,9 +186,9 @@ pub fn build(request: Request, embedder: &dyn Embedder, ui: &Ui) -> Result<Repor
     let spans: Vec<Vec<Range<usize>>> = gathered
         .new
         .iter()
-        .flat_map(|d| d.passages.iter().map(|p| text::windows(&p.text)))
+        .flat_map(|d| d.passages.iter().map(|p| settings.windows.spans(&p.text)))
         .collect();
-    let vectors = embed_windows(&gathered.new, &spans, embedder, ui)?;
+    let vectors = embed_windows(&gathered.new, &spans, settings.windows, embedder, ui)?;
     let manifest = store_generation(
         builder,
         &settings,
@@ -227,14 +230,18 @@ fn open_previous(index_dir: &Path, input: &Input, settings: &Settings, ui: &Ui) 
         Input::Files(_) => true,
         Input::Records { label, .. } => m.roots == [label.clone()],
     };
-    if m.model == settings.model && m.chunker_version == ingest::CHUNKER_VERSION && same_origin {
+    let same_vectors = m.model == settings.model
+        && m.chunker_version == ingest::CHUNKER_VERSION
+        && m.window_policy == settings.windows.to_string();
+    if same_vectors && same_origin {
         return Some(previous);
     }
     ui.note(format!(
-        "the index was built with {} at {} dims (chunker v{}, from {}); embedding everything again with {} at {} dims",
+        "the index was built with {} at {} dims (chunker v{}, windows {}, from {}); embedding everything again with {} at {} dims",
         m.model.name,
         m.model.dims,
         m.chunker_version,
+        m.window_policy,
         m.roots.iter().map(|r| ingest::display_path(r)).collect::<Vec<_>>().join(", "),
         settings.model.name,
         settings.model.dims
@@ -366,15 +373,17 @@ fn read_records(records: Vec<Record>, unchanged: &dyn Fn(&str, &str) -> bool) ->
 fn embed_windows(
     documents: &[Document],
     spans: &[Vec<Range<usize>>],
+    policy: WindowPolicy,
     embedder: &dyn Embedder,
     ui: &Ui,
 ) -> Result<Vec<Vec<f32>>> {
-    let texts: Vec<&str> = documents
+    let owned: Vec<std::borrow::Cow<str>> = documents
         .iter()
         .flat_map(|d| d.passages.iter())
         .zip(spans)
-        .flat_map(|(p, spans)| spans.iter().map(|span| &p.text[span.clone()]))
+        .flat_map(|(p, spans)| spans.iter().map(|span| policy.embedded(&p.text, span)))
         .collect();
+    let texts: Vec<&str> = owned.iter().map(|t| t.as_ref()).collect();
     if texts.is_empty() {
         return Ok(Vec::new());
     }
@@ -507,6 +516,7 @@ mod tests {
             },
             passage_tokens: 512,
             analyzer,
+            windows: WindowPolicy::default(),
         }
     }
 

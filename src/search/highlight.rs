@@ -27,11 +27,17 @@ pub fn highlight(
 ) -> Result<Range<usize>> {
     let text = &hit.passage.text;
     let windows: Vec<(Range<usize>, f32)> = match &query.vector {
-        Some(vector) => index
-            .windows(hit.passage.id)?
-            .into_iter()
-            .map(|(span, v)| (span, vector::dot(&v, vector)))
-            .collect(),
+        Some(vector) => {
+            let stored = index.windows(hit.passage.id)?;
+            // A window of the whole passage (beside its sentence windows) says nothing about
+            // which sentence answers.
+            let several = stored.len() > 1;
+            stored
+                .into_iter()
+                .filter(|(span, _)| !(several && *span == (0..text.len())))
+                .map(|(span, v)| (span, vector::dot(&v, vector)))
+                .collect()
+        }
         None => Vec::new(),
     };
     let distinct: Vec<String> = query

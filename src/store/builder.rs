@@ -40,6 +40,7 @@ pub struct Builder {
     model: ModelInfo,
     chunker_version: u32,
     analyzer: String,
+    window_policy: String,
     roots: Vec<String>,
     documents: Vec<DocumentInfo>,
     skipped: Vec<SkippedFile>,
@@ -103,6 +104,7 @@ impl Builder {
             model,
             chunker_version,
             analyzer,
+            window_policy: "sentences".into(),
             roots,
             documents: Vec::new(),
             skipped: Vec::new(),
@@ -110,6 +112,12 @@ impl Builder {
             next_passage: 1,
             next_window: 1,
         })
+    }
+
+    /// Records which pieces of each passage were embedded (`text::WindowPolicy`); `sentences`
+    /// unless set.
+    pub fn set_window_policy(&mut self, policy: String) {
+        self.window_policy = policy;
     }
 
     /// Records a file that was found under the roots but is not indexed, with why.
@@ -204,6 +212,7 @@ impl Builder {
             model,
             chunker_version,
             analyzer,
+            window_policy,
             roots,
             documents,
             skipped,
@@ -247,6 +256,7 @@ impl Builder {
             model,
             chunker_version,
             analyzer,
+            window_policy,
             vectors: options,
             built_at,
             roots,

@@ -98,6 +98,11 @@ impl VectorOptions {
     };
 }
 
+/// The window policy of indexes built before it was recorded.
+fn sentence_windows() -> String {
+    "sentences".into()
+}
+
 /// What a manifest says about an index, read without trusting its format (`read_hints`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hints {
@@ -117,6 +122,9 @@ pub struct Manifest {
     /// How passage text became keyword-search terms (e.g. `snowball-polish`); questions must
     /// be analysed the same way.
     pub analyzer: String,
+    /// Which pieces of each passage were embedded (`text::WindowPolicy`, e.g. `sentences`).
+    #[serde(default = "sentence_windows")]
+    pub window_policy: String,
     pub vectors: VectorOptions,
     /// RFC 3339, UTC.
     pub built_at: String,
@@ -277,6 +285,7 @@ mod tests {
             },
             chunker_version: 2,
             analyzer: "snowball-polish".into(),
+            window_policy: "sentences".into(),
             vectors: VectorOptions::DEFAULT,
             built_at: "2025-01-02T03:04:05Z".into(),
             roots: vec!["/home/u/notes".into()],
@@ -349,9 +358,11 @@ mod tests {
         let mut json = serde_json::to_value(sample()).unwrap();
         json.as_object_mut().unwrap().remove("skipped");
         json.as_object_mut().unwrap().remove("files");
+        json.as_object_mut().unwrap().remove("window_policy");
         fs::write(dir.path().join(layout::MANIFEST), json.to_string()).unwrap();
         let read = Manifest::read(dir.path()).unwrap().unwrap();
         assert!(read.skipped.is_empty() && read.files.is_empty());
+        assert_eq!(read.window_policy, "sentences");
     }
 
     #[test]

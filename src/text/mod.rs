@@ -13,4 +13,4 @@ pub mod windows;
 pub use analyze::Analyzer;
 pub use offsets::char_offsets;
 pub use sentences::sentence_spans;
-pub use windows::windows;
+pub use windows::{windows, WindowPolicy};

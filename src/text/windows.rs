@@ -7,6 +7,96 @@ use std::ops::Range;
 
 use super::sentences::sentence_spans;
 
+/// What a passage is embedded as, beside its sentence windows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WindowPolicy {
+    /// A passage of several windows also gets one for its whole text, so that it can be
+    /// found as a whole as well as by its best window.
+    pub whole: bool,
+    /// A window that does not start the passage is embedded with the passage's first
+    /// sentence (its heading, or the sentence that says what it is about) in front of it.
+    pub context: bool,
+}
+
+impl WindowPolicy {
+    /// The policy indexes are built with (README, "Retrieval quality").
+    pub const DEFAULT: WindowPolicy = WindowPolicy {
+        whole: false,
+        context: false,
+    };
+
+    /// Every combination, for measuring them.
+    pub const ALL: [WindowPolicy; 4] = [
+        WindowPolicy {
+            whole: false,
+            context: false,
+        },
+        WindowPolicy {
+            whole: true,
+            context: false,
+        },
+        WindowPolicy {
+            whole: false,
+            context: true,
+        },
+        WindowPolicy {
+            whole: true,
+            context: true,
+        },
+    ];
+
+    /// The windows of `text`: the sentence windows, and the whole text when the policy
+    /// asks for it and there are several.
+    pub fn spans(self, text: &str) -> Vec<Range<usize>> {
+        let mut spans = windows(text);
+        if self.whole && spans.len() > 1 {
+            spans.push(0..text.len());
+        }
+        spans
+    }
+
+    /// The text embedded for the window `span` of `text`.
+    pub fn embedded<'t>(self, text: &'t str, span: &Range<usize>) -> std::borrow::Cow<'t, str> {
+        let window = &text[span.clone()];
+        if !self.context || span.start == 0 {
+            return window.into();
+        }
+        match sentence_spans(text).first() {
+            Some(first) if first.end <= span.start => {
+                format!("{} {window}", &text[first.clone()]).into()
+            }
+            _ => window.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for WindowPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match (self.whole, self.context) {
+            (false, false) => "sentences",
+            (true, false) => "sentences+whole",
+            (false, true) => "sentences+context",
+            (true, true) => "sentences+whole+context",
+        })
+    }
+}
+
+impl std::str::FromStr for WindowPolicy {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        WindowPolicy::ALL
+            .into_iter()
+            .find(|p| p.to_string() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown window policy `{s}` ({})",
+                    WindowPolicy::ALL.map(|p| p.to_string()).join(", ")
+                )
+            })
+    }
+}
+
 /// Sentences per search window, and how many sentences each window moves on from the last.
 pub const WINDOW_SENTENCES: usize = 3;
 pub const WINDOW_STRIDE: usize = 2;
@@ -98,6 +188,37 @@ mod tests {
             }
             proptest::prop_assert_eq!(windows[0].start, sentences[0].start);
             proptest::prop_assert_eq!(windows.last().unwrap().end, sentences.last().unwrap().end);
+        }
+    }
+
+    #[test]
+    fn the_whole_text_and_the_first_sentence_are_added_on_request() {
+        let text = "Tytuł raportu. Dwa. Trzy. Cztery. Pięć. Sześć.";
+        let plain = WindowPolicy::default();
+        let whole = WindowPolicy {
+            whole: true,
+            context: false,
+        };
+        let context = WindowPolicy {
+            whole: false,
+            context: true,
+        };
+        assert_eq!(plain.spans(text), windows(text));
+        let spans = whole.spans(text);
+        assert_eq!(spans.len(), windows(text).len() + 1);
+        assert_eq!(spans.last(), Some(&(0..text.len())));
+        assert_eq!(whole.spans("Jedno zdanie."), vec![0..13]);
+        let second = &windows(text)[1];
+        assert_eq!(
+            context.embedded(text, second),
+            "Tytuł raportu. Trzy. Cztery. Pięć."
+        );
+        assert_eq!(
+            context.embedded(text, &windows(text)[0]),
+            "Tytuł raportu. Dwa. Trzy."
+        );
+        for policy in WindowPolicy::ALL {
+            assert_eq!(policy.to_string().parse::<WindowPolicy>(), Ok(policy));
         }
     }
 }
