@@ -240,8 +240,9 @@ pub struct EvalArgs {
     #[arg(long, value_name = "POLICY", default_value_t = WindowPolicy::DEFAULT)]
     pub windows: WindowPolicy,
 
-    /// Hybrid fusion: rrf:K:WEIGHT:POWER (reciprocal rank fusion) or
-    /// convex:HALF:WEIGHT:POWER; the keyword weight is scaled by coverage^POWER.
+    /// Hybrid fusion: rrf:K:WEIGHT:COVERAGE[:STANDOUT[:AGREEMENT]] (reciprocal rank
+    /// fusion) or convex:HALF:WEIGHT:COVERAGE[:STANDOUT[:AGREEMENT]]; the keyword weight is
+    /// scaled by each signal raised to its power (0 or missing: not used).
     #[arg(long, value_name = "SPEC", default_value_t = Fusion::DEFAULT)]
     pub fusion: Fusion,
 }

@@ -1,6 +1,8 @@
 //! Fusing the dense and keyword rankings into one: reciprocal rank fusion or a convex
-//! combination of scores, with the keyword side weighted per question by how much of the
-//! question the corpus's vocabulary covers. Tuned on the visible eval sets (README).
+//! combination of scores, with the keyword side weighted per question by signals that need
+//! no judgements: how much of the question the corpus's vocabulary covers, how far the best
+//! keyword hit stands out from the tenth, and how much the two top tens agree. Chosen by
+//! leave-one-corpus-out evaluation (`bench/fusion_grid.py`, README).
 
 use std::collections::{HashMap, HashSet};
 
@@ -17,23 +19,77 @@ pub enum Method {
     Convex { half: f32 },
 }
 
-/// A fusion setting. The keyword weight `w` is scaled, per question, by the question's
-/// keyword coverage raised to `coverage_power`: a question whose words the corpus does
-/// not contain (an English question over Polish text) leans on the dense ranking alone.
+/// A fusion setting. The keyword weight `w` is scaled, per question, by three signals in
+/// 0..=1, each raised to its power (a power of 0 turns a signal off):
+/// - coverage: a question whose words the corpus does not contain (an English question
+///   over Polish text) leans on the dense ranking alone;
+/// - standout: `(bm25₁ − bm25₁₀)/bm25₁` (the last hit stands in for a tenth that is
+///   missing; a lone hit stands out fully); when the best keyword hit is no better than the
+///   tenth, the words are shared by many passages (one product's help pages, one company's
+///   FAQ) and say little about which one is meant;
+/// - agreement: the share of the dense top ten that is also in the keyword top ten.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Fusion {
     pub method: Method,
     pub lexical_weight: f32,
     pub coverage_power: f32,
+    pub standout_power: f32,
+    pub agreement_power: f32,
+}
+
+/// How many top results the standout and agreement signals look at.
+const SIGNAL_DEPTH: usize = 10;
+
+/// A question's signals (see [`Fusion`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Signals {
+    pub coverage: f32,
+    pub standout: f32,
+    pub agreement: f32,
+}
+
+impl Signals {
+    /// The standout and agreement of two rankings (each best first), beside `coverage`.
+    pub fn of(dense: &[(u64, f32)], lexical: &[(u64, f32)], coverage: f32) -> Signals {
+        // A lone keyword hit stands out from everything (a rare name found once); with no
+        // hit, or a best score of 0, there is nothing to stand out.
+        let standout = match lexical {
+            [] => 0.0,
+            [(_, top)] => f32::from(*top > 0.0),
+            [(_, top), ..] if *top > 0.0 => {
+                let last = lexical[lexical.len().min(SIGNAL_DEPTH) - 1].1;
+                ((top - last) / top).clamp(0.0, 1.0)
+            }
+            _ => 0.0,
+        };
+        let top_lexical: HashSet<u64> = lexical
+            .iter()
+            .take(SIGNAL_DEPTH)
+            .map(|(id, _)| *id)
+            .collect();
+        let shared = dense
+            .iter()
+            .take(SIGNAL_DEPTH)
+            .filter(|(id, _)| top_lexical.contains(id))
+            .count();
+        Signals {
+            coverage: coverage.clamp(0.0, 1.0),
+            standout,
+            agreement: shared as f32 / SIGNAL_DEPTH as f32,
+        }
+    }
 }
 
 impl Fusion {
-    /// The setting `ask --mode hybrid` uses, tuned on the visible eval sets (README): the
-    /// best of the grid in `bench/eval.sh` that is at least as good as dense on every set.
+    /// The setting `ask --mode hybrid` uses, `convex:10:0.2:1:1`: chosen by leave-one-corpus-out
+    /// evaluation over six sets and both models (README, `bench/fusion_grid.py`), as the best
+    /// mean among the settings within 0.002 of the best single mode on every set.
     pub const DEFAULT: Fusion = Fusion {
-        method: Method::Convex { half: 5.0 },
-        lexical_weight: 0.3,
-        coverage_power: 3.0,
+        method: Method::Convex { half: 10.0 },
+        lexical_weight: 0.2,
+        coverage_power: 1.0,
+        standout_power: 1.0,
+        agreement_power: 0.0,
     };
 }
 
@@ -43,19 +99,31 @@ impl std::fmt::Display for Fusion {
             Method::Rrf { k } => write!(f, "rrf:{k}"),
             Method::Convex { half } => write!(f, "convex:{half}"),
         }?;
-        write!(f, ":{}:{}", self.lexical_weight, self.coverage_power)
+        write!(f, ":{}:{}", self.lexical_weight, self.coverage_power)?;
+        if self.standout_power != 0.0 || self.agreement_power != 0.0 {
+            write!(f, ":{}", self.standout_power)?;
+        }
+        if self.agreement_power != 0.0 {
+            write!(f, ":{}", self.agreement_power)?;
+        }
+        Ok(())
     }
 }
+
+const SPEC: &str = "expected rrf:K:WEIGHT:COVERAGE[:STANDOUT[:AGREEMENT]] \
+                    or convex:HALF:WEIGHT:COVERAGE[:STANDOUT[:AGREEMENT]]";
 
 impl std::str::FromStr for Fusion {
     type Err = String;
 
-    /// `rrf:K:WEIGHT:POWER` or `convex:HALF:WEIGHT:POWER`.
+    /// `METHOD:PARAM:WEIGHT:COVERAGE[:STANDOUT[:AGREEMENT]]`, where METHOD is `rrf` (PARAM
+    /// is k) or `convex` (PARAM is half) and the last three are the signals' powers; the
+    /// missing ones are 0.
     fn from_str(spec: &str) -> std::result::Result<Self, Self::Err> {
         let parts: Vec<&str> = spec.split(':').collect();
-        let number = |s: &str| {
-            s.parse::<f32>()
-                .map_err(|_| format!("`{s}` is not a number"))
+        let number = |s: &str| match s.parse::<f32>() {
+            Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
+            _ => Err(format!("`{s}` is not a number ≥ 0 in `{spec}`")),
         };
         let (method, rest) = match parts.as_slice() {
             ["rrf", k, rest @ ..] => (Method::Rrf { k: number(k)? }, rest),
@@ -65,16 +133,19 @@ impl std::str::FromStr for Fusion {
                 },
                 rest,
             ),
-            _ => return Err("expected rrf:K:WEIGHT:POWER or convex:HALF:WEIGHT:POWER".into()),
+            _ => return Err(SPEC.into()),
         };
-        match rest {
-            [w, p] => Ok(Fusion {
-                method,
-                lexical_weight: number(w)?,
-                coverage_power: number(p)?,
-            }),
-            _ => Err("expected rrf:K:WEIGHT:POWER or convex:HALF:WEIGHT:POWER".into()),
+        if !(2..=4).contains(&rest.len()) {
+            return Err(SPEC.into());
         }
+        let power = |i: usize| rest.get(i).map_or(Ok(0.0), |s| number(s));
+        Ok(Fusion {
+            method,
+            lexical_weight: number(rest[0])?,
+            coverage_power: power(1)?,
+            standout_power: power(2)?,
+            agreement_power: power(3)?,
+        })
     }
 }
 
@@ -99,6 +170,15 @@ pub fn coverage(index: &Index, terms: &[String]) -> Result<f32> {
     Ok(if total > 0.0 { seen / total } else { 0.0 })
 }
 
+/// The keyword weight for a question with these signals, in 0..=1.
+pub fn lexical_weight(fusion: Fusion, signals: Signals) -> f32 {
+    let weight = fusion.lexical_weight
+        * signals.coverage.powf(fusion.coverage_power)
+        * signals.standout.powf(fusion.standout_power)
+        * signals.agreement.powf(fusion.agreement_power);
+    weight.clamp(0.0, 1.0)
+}
+
 /// The fused ranking of `dense` and `lexical` (each `(id, score)` best first), best first;
 /// ties keep the dense order, then the lower id. `coverage` is the question's (see above).
 pub fn fuse(
@@ -107,7 +187,7 @@ pub fn fuse(
     fusion: Fusion,
     coverage: f32,
 ) -> Vec<(u64, f32)> {
-    let weight = fusion.lexical_weight * coverage.clamp(0.0, 1.0).powf(fusion.coverage_power);
+    let weight = lexical_weight(fusion, Signals::of(dense, lexical, coverage));
     let mut fused: HashMap<u64, f32> = HashMap::with_capacity(dense.len() + lexical.len());
     let dense_rank: HashMap<u64, usize> = dense
         .iter()
@@ -181,11 +261,16 @@ mod tests {
             (1.0f32..100.0).prop_map(|k| Method::Rrf { k }),
             (0.5f32..20.0).prop_map(|half| Method::Convex { half }),
         ];
-        (method, 0.0f32..1.0, 0.0f32..5.0).prop_map(|(method, weight, power)| Fusion {
-            method,
-            lexical_weight: weight,
-            coverage_power: power,
-        })
+        let power = || prop_oneof![Just(0.0f32), 0.0f32..5.0];
+        (method, 0.0f32..1.0, power(), power(), power()).prop_map(
+            |(method, weight, coverage, standout, agreement)| Fusion {
+                method,
+                lexical_weight: weight,
+                coverage_power: coverage,
+                standout_power: standout,
+                agreement_power: agreement,
+            },
+        )
     }
 
     proptest! {
@@ -246,6 +331,36 @@ mod tests {
             prop_assert_eq!(&fused[..dense.len()], &ids(&dense)[..]);
         }
 
+        /// Keywords that every hit matches equally well (a flat keyword top ten) say nothing
+        /// about which passage is meant: with the standout signal on, the dense order stands.
+        #[test]
+        fn a_flat_keyword_ranking_keeps_the_dense_order(
+            dense in distinct_ids(),
+            lexical in distinct_ids(),
+            fusion in fusions(),
+        ) {
+            prop_assume!(fusion.standout_power > 0.01 && lexical.len() >= 2);
+            let dense = ranking(dense, 0.9);
+            let flat: Vec<(u64, f32)> = lexical.into_iter().map(|id| (id, 7.5)).collect();
+            let fused = ids(&fuse(&dense, &flat, fusion, 1.0));
+            prop_assert_eq!(&fused[..dense.len()], &ids(&dense)[..]);
+        }
+
+        #[test]
+        fn the_keyword_weight_stays_in_bounds(
+            dense in distinct_ids(),
+            lexical in distinct_ids(),
+            fusion in fusions(),
+            coverage in 0.0f32..1.0,
+        ) {
+            let signals = Signals::of(&ranking(dense, 0.9), &ranking(lexical, 30.0), coverage);
+            for x in [signals.coverage, signals.standout, signals.agreement] {
+                prop_assert!((0.0..=1.0).contains(&x), "{:?}", signals);
+            }
+            let w = lexical_weight(fusion, signals);
+            prop_assert!((0.0..=fusion.lexical_weight.min(1.0)).contains(&w));
+        }
+
         #[test]
         fn specs_round_trip(fusion in fusions()) {
             prop_assert_eq!(fusion.to_string().parse::<Fusion>(), Ok(fusion));
@@ -274,11 +389,57 @@ mod tests {
             fused[..3].contains(&4),
             "with the default, a strong keyword hit reaches the top: {fused:?}"
         );
+        let fused = ids(&fuse(&dense, &[(4, 30.0)], Fusion::DEFAULT, 1.0));
+        assert_eq!(
+            fused[0], 4,
+            "so does the only passage with a rare word: {fused:?}"
+        );
+    }
+
+    #[test]
+    fn signals_read_the_top_ten() {
+        let dense: Vec<(u64, f32)> = (1..=20).map(|id| (id, 1.0 - id as f32 / 100.0)).collect();
+        // Keyword top ten: 5 of the dense top ten (2, 4, 6, 8, 10) and 5 others; scores fall
+        // from 20 to 5 at the tenth, then further.
+        let lexical: Vec<(u64, f32)> = [2, 40, 4, 41, 6, 42, 8, 43, 10, 44, 1, 3]
+            .iter()
+            .zip([
+                20.0, 18.0, 16.0, 14.0, 12.0, 10.0, 8.0, 7.0, 6.0, 5.0, 4.0, 3.0,
+            ])
+            .map(|(&id, s)| (id, s))
+            .collect();
+        let signals = Signals::of(&dense, &lexical, 0.5);
+        assert_eq!(signals.coverage, 0.5);
+        assert!((signals.standout - 0.75).abs() < 1e-6, "{signals:?}");
+        assert!((signals.agreement - 0.5).abs() < 1e-6, "{signals:?}");
+        let none = Signals::of(&dense, &[], 1.0);
+        assert_eq!((none.standout, none.agreement), (0.0, 0.0));
+        let lone = Signals::of(&dense, &[(99, 3.5)], 1.0);
+        assert_eq!(lone.standout, 1.0);
+        let fusion: Fusion = "convex:5:0.4:1:1:1".parse().unwrap();
+        assert!((lexical_weight(fusion, signals) - 0.4 * 0.5 * 0.75 * 0.5).abs() < 1e-6);
+    }
+
+    #[test]
+    fn short_specs_mean_signals_off_and_print_back_short() {
+        let fusion: Fusion = "convex:5:0.3:3".parse().unwrap();
+        assert_eq!((fusion.standout_power, fusion.agreement_power), (0.0, 0.0));
+        assert_eq!(fusion.to_string(), "convex:5:0.3:3");
+        let fusion: Fusion = "rrf:60:1:1:2".parse().unwrap();
+        assert_eq!(fusion.to_string(), "rrf:60:1:1:2");
     }
 
     #[test]
     fn malformed_specs_are_refused() {
-        for spec in ["rrf:60:1", "convex:x:0.3:3", "bm25:1:1:1", ""] {
+        for spec in [
+            "rrf:60:1",
+            "convex:x:0.3:3",
+            "bm25:1:1:1",
+            "",
+            "convex:5:0.3:3:1:1:1",
+            "convex:5:-0.3:3",
+            "convex:5:0.3:NaN",
+        ] {
             assert!(spec.parse::<Fusion>().is_err(), "{spec}");
         }
     }
