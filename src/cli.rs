@@ -120,7 +120,7 @@ pub struct AskArgs {
     pub within: Vec<String>,
 
     /// Drop results scoring below this (the mode's score: cosine for dense, BM25 for
-    /// lexical, fused for hybrid).
+    /// lexical, fused for hybrid), compared at the four decimals `--json` prints.
     #[arg(long, value_name = "SCORE", value_parser = finite_score)]
     pub min_score: Option<f32>,
 }

@@ -42,7 +42,8 @@ pub fn run(ctx: &Context, args: AskArgs) -> Result<Outcome> {
         only.as_deref(),
     )?;
     if let Some(min) = args.min_score {
-        ranked.retain(|r| r.score >= min);
+        // Compared as printed, so that a score copied from `--json` keeps its own result.
+        ranked.retain(|r| json::round4(r.score) >= min);
     }
     let hits = search::hits(&index, ranked)?;
     let highlights = hits

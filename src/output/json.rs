@@ -95,6 +95,7 @@ pub fn hits(hits: &[Hit], highlights: &[Option<Range<usize>>]) -> Vec<HitJson> {
         .collect()
 }
 
-fn round4(x: f32) -> f32 {
+/// A score as `--json` prints it: four decimals.
+pub fn round4(x: f32) -> f32 {
     (x * 10_000.0).round() / 10_000.0
 }
