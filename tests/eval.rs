@@ -26,21 +26,10 @@ fn eval_metrics_match_pytrec_eval() {
     let python = String::from_utf8(tools.stdout).unwrap().trim().to_string();
     let work = tempfile::tempdir().unwrap();
     let run = work.path().join("run.jsonl");
-    let out = Command::new(env!("CARGO_BIN_EXE_akapit"))
-        .current_dir(work.path())
-        .env("AKAPIT_MODEL_DIR", common::default_model_dir())
-        .args(["eval", "--json", "--quiet", "--run"])
-        .arg(&run)
-        .arg(&slice)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let report = common::eval_report(
+        work.path(),
+        &["--run".as_ref(), run.as_ref(), slice.as_ref()],
     );
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["corpus"], 80);
     assert_eq!(report["queries"], 40);
     let results = report["results"].as_array().unwrap();

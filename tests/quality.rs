@@ -7,27 +7,11 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
-
-use serde_json::Value;
 
 /// nDCG@10 by mode for `akapit eval SET` with the default model and settings.
 fn ndcg_by_mode(set: &Path) -> [f64; 3] {
     let work = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_akapit"))
-        .current_dir(work.path())
-        .env("AKAPIT_MODEL_DIR", common::default_model_dir())
-        .args(["eval", "--json", "--quiet"])
-        .arg(set)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = common::eval_report(work.path(), &[set.as_os_str()]);
     let score = |mode: &str| {
         report["results"]
             .as_array()

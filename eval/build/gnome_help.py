@@ -9,15 +9,14 @@ in the passage, so matching it means understanding the answer.
 Writes eval/gnome-help-pl/ and eval/gnome-help-en/ (corpus.jsonl, queries.jsonl,
 qrels.tsv). Deterministic: the same package gives the same bytes.
 """
-import hashlib
-import json
 import os
 import random
 import re
-import subprocess
-import sys
 import tempfile
 import xml.etree.ElementTree as ET
+
+import beir
+from pinned_deb import unpack
 
 PACKAGE = "gnome-user-docs"
 VERSION = "43.0-2"
@@ -29,15 +28,7 @@ SKIP = {"info", "title", "desc", "media", "comment"}
 
 
 def fetch(work):
-    subprocess.run(["apt-get", "download", f"{PACKAGE}={VERSION}"], cwd=work, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    path = os.path.join(work, DEB)
-    digest = hashlib.sha256(open(path, "rb").read()).hexdigest()
-    expected = open(os.path.join(os.path.dirname(__file__), "gnome_help.sha256")).read().split()[0]
-    if digest != expected:
-        sys.exit(f"{DEB}: sha256 {digest}, expected {expected}")
-    subprocess.run(["dpkg-deb", "-x", path, os.path.join(work, "x")], check=True)
-    return os.path.join(work, "x", "usr", "share", "help")
+    return os.path.join(unpack(PACKAGE, VERSION, DEB, "gnome_help.sha256", work), "usr", "share", "help")
 
 
 def text_of(element):
@@ -83,25 +74,16 @@ def build(help_dir, lang, name, out_dir):
             if found:
                 pages.append(found)
     target = os.path.join(out_dir, name)
-    os.makedirs(target, exist_ok=True)
     corpus = [{"_id": pid, "title": "", "text": body} for pid, _, body in pages]
     random.Random(12).shuffle(corpus)
-    with open(os.path.join(target, "corpus.jsonl"), "w", encoding="utf-8") as f:
-        for record in corpus:
-            f.write(json.dumps(record, ensure_ascii=False) + "\n")
     # Pages that share a title (the steps of one troubleshooter) make one query that each
     # of them answers.
     by_title = {}
     for pid, title, _ in pages:
         by_title.setdefault(title, []).append(pid)
-    with open(os.path.join(target, "queries.jsonl"), "w", encoding="utf-8") as f:
-        for title, pids in by_title.items():
-            f.write(json.dumps({"_id": f"q-{pids[0]}", "text": title}, ensure_ascii=False) + "\n")
-    with open(os.path.join(target, "qrels.tsv"), "w", encoding="utf-8") as f:
-        f.write("query-id\tcorpus-id\tscore\n")
-        for title, pids in by_title.items():
-            for pid in pids:
-                f.write(f"q-{pids[0]}\t{pid}\t1\n")
+    beir.write(target, corpus,
+               [(f"q-{pids[0]}", title) for title, pids in by_title.items()],
+               [(f"q-{pids[0]}", pid) for pids in by_title.values() for pid in pids])
     print(f"{name}: {len(pages)} pages, {len(by_title)} queries")
 
 

@@ -10,14 +10,14 @@ the answer is one paragraph among many that share its words.
 Writes eval/manpages-pl/. Deterministic: the same package gives the same bytes.
 """
 import gzip
-import hashlib
-import json
 import os
 import random
 import re
 import subprocess
-import sys
 import tempfile
+
+import beir
+from pinned_deb import unpack
 
 PACKAGE = "manpages-pl"
 VERSION = "1:4.18.1-1"
@@ -29,15 +29,7 @@ MIN_WORDS = 4
 
 
 def fetch(work):
-    subprocess.run(["apt-get", "download", f"{PACKAGE}={VERSION}"], cwd=work, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    path = os.path.join(work, DEB)
-    digest = hashlib.sha256(open(path, "rb").read()).hexdigest()
-    expected = open(os.path.join(os.path.dirname(__file__), "manpages.sha256")).read().split()[0]
-    if digest != expected:
-        sys.exit(f"{DEB}: sha256 {digest}, expected {expected}")
-    subprocess.run(["dpkg-deb", "-x", path, os.path.join(work, "x")], check=True)
-    return os.path.join(work, "x", "usr", "share", "man", "pl")
+    return os.path.join(unpack(PACKAGE, VERSION, DEB, "manpages.sha256", work), "usr", "share", "man", "pl")
 
 
 def render(path):
@@ -108,18 +100,9 @@ def main():
         for i, paragraph in enumerate(body)
     ]
     random.Random(12).shuffle(corpus)
-    os.makedirs(out_dir, exist_ok=True)
-    with open(os.path.join(out_dir, "corpus.jsonl"), "w", encoding="utf-8") as f:
-        for record in corpus:
-            f.write(json.dumps(record, ensure_ascii=False) + "\n")
-    with open(os.path.join(out_dir, "queries.jsonl"), "w", encoding="utf-8") as f:
-        for summary, ids in by_summary.items():
-            f.write(json.dumps({"_id": f"q-{ids[0]}", "text": summary}, ensure_ascii=False) + "\n")
-    with open(os.path.join(out_dir, "qrels.tsv"), "w", encoding="utf-8") as f:
-        f.write("query-id\tcorpus-id\tscore\n")
-        for summary, ids in by_summary.items():
-            for page_id in ids:
-                f.write(f"q-{ids[0]}\t{page_id}-p0\t1\n")
+    beir.write(out_dir, corpus,
+               [(f"q-{ids[0]}", summary) for summary, ids in by_summary.items()],
+               [(f"q-{ids[0]}", f"{page_id}-p0") for ids in by_summary.values() for page_id in ids])
     print(f"{NAME}: {len(pages)} pages, {len(corpus)} paragraphs, {len(by_summary)} queries")
 
 

@@ -51,6 +51,25 @@ pub fn gemma_model() -> &'static Located {
     )
 }
 
+/// `akapit eval --json --quiet ARGS…` run in `work` with the default model: its report.
+/// Panics, with akapit's message, unless it exits 0.
+pub fn eval_report(work: &Path, args: &[&std::ffi::OsStr]) -> serde_json::Value {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_akapit"))
+        .current_dir(work)
+        .env("AKAPIT_MODEL_DIR", default_model_dir())
+        .args(["eval", "--json", "--quiet"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// Dot product of two vectors of the same length.
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
