@@ -175,7 +175,8 @@ impl Vectors {
 
     /// The `k` nearest vectors as `(key, cosine similarity)`, most similar first, ties by
     /// key; only among `only` if given. Exact while the vectors to compare are few enough to
-    /// scan, approximate (HNSW) above that.
+    /// scan, or when all of them are asked for (the graph may miss a node, and then a search
+    /// for everything would not return everything); approximate (HNSW) otherwise.
     pub fn search(
         &self,
         query: &[f32],
@@ -183,7 +184,8 @@ impl Vectors {
         only: Option<&KeyRanges>,
     ) -> Result<Vec<(u64, f32)>, Error> {
         let candidates = only.map_or(self.index.size(), KeyRanges::len);
-        let exact = candidates.saturating_mul(self.index.dimensions()) <= self.exact_max_work;
+        let exact = k >= candidates
+            || candidates.saturating_mul(self.index.dimensions()) <= self.exact_max_work;
         self.search_with(query, k, only, exact)
     }
 
