@@ -104,7 +104,7 @@ impl Builder {
             model,
             chunker_version,
             analyzer,
-            window_policy: "sentences".into(),
+            window_policy: crate::text::WindowPolicy::DEFAULT.to_string(),
             roots,
             documents: Vec::new(),
             skipped: Vec::new(),

@@ -100,7 +100,7 @@ impl VectorOptions {
 
 /// The window policy of indexes built before it was recorded.
 fn sentence_windows() -> String {
-    "sentences".into()
+    crate::text::WindowPolicy::SENTENCES.to_string()
 }
 
 /// What a manifest says about an index, read without trusting its format (`read_hints`).
