@@ -2,11 +2,11 @@
 # Reproduces the retrieval tables in the README: every set in eval/, every mode, with the
 # defaults; then the keyword analyzers (lexical mode). With GRID=1 it also dumps each set's
 # candidates under every window policy and lets bench/fusion_grid.py choose the window
-# policy, the granularity and the fusion by leave-one-corpus-out evaluation (for the README's
-# table over both models, run it on both models' dumps:
+# policy, the granularity and the fusion by leave-one-corpus-out evaluation. The README's
+# table over both models comes from both models' dumps:
 #   python3 bench/fusion_grid.py bench/out/candidates \
-#       multilingual-e5-small,embeddinggemma-300m --policies sentences --granularities window). Embedded corpora are kept in
-# bench/out/eval-cache, so reruns only rank.
+#       multilingual-e5-small,embeddinggemma-300m --policies sentences --granularities window
+# Embedded corpora are kept in bench/out/eval-cache, so reruns only rank.
 #   bash bench/eval.sh [MODEL]          (default multilingual-e5-small)
 #   GRID=1 bash bench/eval.sh [MODEL]
 #   EVAL_SETS="poquad-dev xquad-en" bash bench/eval.sh

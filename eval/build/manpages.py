@@ -7,7 +7,8 @@ the answer is one paragraph among many that share its words.
 
     python3 eval/build/manpages.py        (from the repository root; needs apt-get, groff)
 
-Writes eval/manpages-pl/. Deterministic: the same package gives the same bytes.
+Writes eval/manpages-pl/. Deterministic: the same package, rendered by the same groff
+(bookworm's 1.22.4), gives the same bytes.
 """
 import gzip
 import os
