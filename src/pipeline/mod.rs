@@ -134,7 +134,7 @@ pub fn build(request: Request, embedder: &dyn Embedder, ui: &Ui) -> Result<Repor
         roots.clone(),
         &waiting,
     )?;
-    builder.set_window_policy(settings.windows.to_string());
+    builder.set_window_policy(settings.windows);
     let previous = match rebuild {
         true => None,
         false => open_previous(index_dir, &input, &settings, ui),

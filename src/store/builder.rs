@@ -114,10 +114,9 @@ impl Builder {
         })
     }
 
-    /// Records which pieces of each passage were embedded (`text::WindowPolicy`); `sentences`
-    /// unless set.
-    pub fn set_window_policy(&mut self, policy: String) {
-        self.window_policy = policy;
+    /// Records which pieces of each passage were embedded; `WindowPolicy::DEFAULT` unless set.
+    pub fn set_window_policy(&mut self, policy: crate::text::WindowPolicy) {
+        self.window_policy = policy.to_string();
     }
 
     /// Records a file that was found under the roots but is not indexed, with why.

@@ -30,10 +30,7 @@ impl WindowPolicy {
 
     /// Every combination, for measuring them.
     pub const ALL: [WindowPolicy; 4] = [
-        WindowPolicy {
-            whole: false,
-            context: false,
-        },
+        WindowPolicy::SENTENCES,
         WindowPolicy {
             whole: true,
             context: false,
