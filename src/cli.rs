@@ -64,12 +64,18 @@ pub struct Global {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Index .txt and .md files (default: seeds/); unchanged files are not embedded again.
+    /// Index documents: .txt, .md, .pdf, .html, .docx, .odt, .epub (default: seeds/);
+    /// unchanged files are not embedded again.
     Index(IndexArgs),
     /// Ask a question; prints the closest passages (builds the index from seeds/ if there is none).
     Ask(AskArgs),
     /// Passages in other documents closest to a given passage or text.
     Related(RelatedArgs),
+    /// A document's passages as indexed: all, one with its neighbours, or those of a page.
+    Show(ShowArgs),
+    /// What akapit reads in files, without indexing them: format, title, paragraphs with
+    /// their pages, sections and lines.
+    Extract(ExtractArgs),
     /// What is indexed: documents, passages, model, size, and files changed since.
     Status,
     /// List the embedding models and where each is found, or fetch one.
@@ -147,6 +153,31 @@ pub struct RelatedArgs {
     /// Ranking: dense (embeddings), lexical (keywords) or hybrid (both).
     #[arg(long, value_enum, default_value_t = Mode::DEFAULT)]
     pub mode: Mode,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Document (as indexed, or a path to the same file).
+    pub doc: PathBuf,
+
+    /// The passage with this paragraph number (as `ask` shows it, ¶N), with its neighbours.
+    #[arg(long, value_name = "N", conflicts_with = "page")]
+    pub paragraph: Option<u32>,
+
+    /// The passages that start on this page of a PDF.
+    #[arg(long, value_name = "P")]
+    pub page: Option<u32>,
+
+    /// Neighbours shown on each side of --paragraph.
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "paragraph")]
+    pub context: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct ExtractArgs {
+    /// Files or folders (walked as `index` walks them).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -18,7 +18,7 @@ use serde::Serialize;
 use super::{model_info, print_json, print_text, Context, Error, Outcome, Result, DEFAULT_CORPUS};
 use crate::cli::{BenchArgs, Reference};
 use crate::embed::{Embedder, Model, Precision, Role};
-use crate::ingest::{self, Extracted};
+use crate::ingest;
 use crate::measure::{
     measure, own_peak_rss_mb, percentile, reset_own_peak_rss, synthetic_corpus, Measured,
 };
@@ -258,9 +258,10 @@ fn seed_passages(model: &Model) -> Result<Vec<String>> {
     let passage_tokens = pipeline::passage_tokens(model.spec().max_tokens);
     let mut out = Vec::new();
     for file in walked.files {
-        if let Extracted::Text(loaded) = ingest::extract(&file)? {
+        let loaded = ingest::load(&file)?;
+        if let Ok(source) = ingest::extract(&loaded, &file, &mut |_, _| {}) {
             out.extend(
-                pipeline::chunk_text(&loaded.text, passage_tokens, model)
+                pipeline::chunk_source(&source, passage_tokens, model)
                     .into_iter()
                     .map(|p| p.text),
             );

@@ -7,9 +7,11 @@ mod ask;
 mod bench;
 mod error;
 mod eval;
+mod extract;
 mod index;
 mod models;
 mod related;
+mod show;
 mod status;
 
 use std::path::{Path, PathBuf};
@@ -34,6 +36,8 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Index(args) => index::run(&ctx, args),
         Command::Ask(args) => ask::run(&ctx, args),
         Command::Related(args) => related::run(&ctx, args),
+        Command::Show(args) => show::run(&ctx, args),
+        Command::Extract(args) => extract::run(&ctx, args),
         Command::Status => status::run(&ctx),
         Command::Models(args) => models::run(&ctx, args),
         Command::Bench(args) => bench::run(&ctx, args),

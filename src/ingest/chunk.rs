@@ -1,12 +1,14 @@
 //! Chunk: the pipeline from a document's text to its numbered passages.
 //! Cleans lines (`clean`), rebuilds paragraphs (`reflow`), drops repeated paragraphs, folds short
 //! fragments such as titles and headings into their neighbours, and cuts what is over the token limit (`split`).
+//! Each passage gets its lines, and from the `Source` its page and heading path.
 
 use std::collections::HashSet;
 
 use super::clean::clean_lines;
 use super::paragraph::Paragraph;
 use super::reflow::reflow;
+use super::source::{Format, Source};
 use super::split::split_to_limit;
 
 /// A piece of a document that is embedded and returned as a search hit.
@@ -20,6 +22,10 @@ pub struct Passage {
     pub end_line: u32,
     /// Cleaned text: single-spaced, no line breaks.
     pub text: String,
+    /// 1-based page of the first line, for formats with pages.
+    pub page: Option<u32>,
+    /// Heading path (`Title › Section`) the passage stands under.
+    pub section: Option<String>,
 }
 
 /// How `chunk` sizes passages.
@@ -44,26 +50,49 @@ impl ChunkOptions {
     }
 }
 
-/// Cleans `text` and cuts it into passages, numbered from 1 in document order.
-/// `count_tokens` gives the model's token count of a passage text; it is called once per
-/// paragraph, and for a paragraph over the limit once on "" (the fixed overhead) plus a few
-/// times per piece.
+/// Cleans `text` (a plain text file) and cuts it into passages, numbered from 1 in document
+/// order. See `chunk_source`.
 pub fn chunk(
     text: &str,
     opts: &ChunkOptions,
     count_tokens: &dyn Fn(&str) -> usize,
 ) -> Vec<Passage> {
-    let paragraphs = reflow(&clean_lines(text));
-    let paragraphs = merge_fragments(drop_duplicates(paragraphs), opts.min_chars);
+    chunk_source(
+        &Source::plain(text.to_string(), Format::Text),
+        opts,
+        count_tokens,
+    )
+}
+
+/// Cleans the text of `source` and cuts it into passages, numbered from 1 in document order.
+/// A heading is never a passage on its own: it joins the text it introduces.
+/// `count_tokens` gives the model's token count of a passage text; it is called once per
+/// paragraph, and for a paragraph over the limit once on "" (the fixed overhead) plus a few
+/// times per piece.
+pub fn chunk_source(
+    source: &Source,
+    opts: &ChunkOptions,
+    count_tokens: &dyn Fn(&str) -> usize,
+) -> Vec<Passage> {
+    let is_heading = |paragraph: &Paragraph| source.place(paragraph.first_line()).heading;
+    let paragraphs = reflow(&clean_lines(&source.text));
+    let paragraphs = merge_fragments(
+        drop_duplicates(paragraphs, &is_heading),
+        opts.min_chars,
+        &is_heading,
+    );
     let mut passages = Vec::new();
     for paragraph in &paragraphs {
         for span in split_to_limit(paragraph.text(), opts.max_tokens, count_tokens) {
             let (start_line, end_line) = paragraph.line_span(span.clone());
+            let place = source.place(start_line);
             passages.push(Passage {
                 paragraph: u32::try_from(passages.len() + 1).unwrap_or(u32::MAX),
                 start_line,
                 end_line,
                 text: paragraph.text()[span].to_string(),
+                page: place.page,
+                section: source.section(place).map(str::to_string),
             });
         }
     }
@@ -71,21 +100,30 @@ pub fn chunk(
 }
 
 /// Keeps the first of paragraphs with identical text: web pages repeat paragraphs (pull quotes,
-/// text shown again around teasers), and a repeat would only crowd the results.
-fn drop_duplicates(paragraphs: Vec<Paragraph>) -> Vec<Paragraph> {
+/// text shown again around teasers), and a repeat would only crowd the results. Headings are
+/// kept: chapters of a book can each have a section called "Summary".
+fn drop_duplicates(
+    paragraphs: Vec<Paragraph>,
+    is_heading: &dyn Fn(&Paragraph) -> bool,
+) -> Vec<Paragraph> {
     let mut seen = HashSet::new();
     paragraphs
         .into_iter()
-        .filter(|paragraph| seen.insert(paragraph.text().to_string()))
+        .filter(|paragraph| is_heading(paragraph) || seen.insert(paragraph.text().to_string()))
         .collect()
 }
 
-/// Merges each paragraph shorter than `min_chars` into the paragraph after it (a heading belongs
-/// to the text it introduces), or into the one before it when nothing follows.
-fn merge_fragments(paragraphs: Vec<Paragraph>, min_chars: usize) -> Vec<Paragraph> {
+/// Merges each heading, and each paragraph shorter than `min_chars`, into the paragraph after it
+/// (a heading belongs to the text it introduces), or into the one before it when nothing follows.
+fn merge_fragments(
+    paragraphs: Vec<Paragraph>,
+    min_chars: usize,
+    is_heading: &dyn Fn(&Paragraph) -> bool,
+) -> Vec<Paragraph> {
     let mut merged: Vec<Paragraph> = Vec::new();
     let mut pending: Option<Paragraph> = None;
     for paragraph in paragraphs {
+        let heading = is_heading(&paragraph);
         let paragraph = match pending.take() {
             Some(mut fragment) => {
                 fragment.append(paragraph);
@@ -93,7 +131,7 @@ fn merge_fragments(paragraphs: Vec<Paragraph>, min_chars: usize) -> Vec<Paragrap
             }
             None => paragraph,
         };
-        if paragraph.text().chars().count() < min_chars {
+        if heading || paragraph.text().chars().count() < min_chars {
             pending = Some(paragraph);
         } else {
             merged.push(paragraph);
@@ -147,11 +185,14 @@ mod tests {
         // 002 repeats two paragraphs after its third teaser.
         let kreml = "Kreml poinformował, że Łukaszenko składa roboczą wizytę w Rosji i będzie rozmawiał z Putinem o dalszym rozwoju \"strategicznego partnerstwa\" między krajami.";
         let szef = "Szef Grupy Wagnera Jewgienij Prigożyn został pokazany na filmie, na którym wita swoich najemników na Białorusi w środę.";
-        let kept = drop_duplicates(vec![
-            paragraph(21, kreml),
-            paragraph(41, szef),
-            paragraph(45, kreml),
-        ]);
+        let kept = drop_duplicates(
+            vec![
+                paragraph(21, kreml),
+                paragraph(41, szef),
+                paragraph(45, kreml),
+            ],
+            &|_| false,
+        );
         assert_eq!(texts(&kept), vec![kreml, szef]);
         assert_eq!(kept[0].first_line(), 21);
     }
@@ -169,6 +210,7 @@ mod tests {
                 paragraph(40, "Dlaczego Łukaszenka zwolnił część więźniów?"),
             ],
             120,
+            &|_| false,
         );
         assert_eq!(
             texts(&merged),
@@ -179,7 +221,11 @@ mod tests {
 
     #[test]
     fn a_document_of_fragments_is_one_passage() {
-        let merged = merge_fragments(vec![paragraph(1, "Polityka"), paragraph(2, "Kraj")], 120);
+        let merged = merge_fragments(
+            vec![paragraph(1, "Polityka"), paragraph(2, "Kraj")],
+            120,
+            &|_| false,
+        );
         assert_eq!(texts(&merged), vec!["Polityka Kraj"]);
     }
 

@@ -123,8 +123,9 @@ fn hyphenated_tail(line: &str) -> Option<&str> {
 }
 
 /// Whether `first-` at a line end and `second` at the next line's start form a hyphenated compound.
-/// The document itself decides when it spells the word elsewhere; otherwise Polish compounds
-/// like `społeczno-gospodarczy` or `polsko-białoruski` have a first part ending in -o.
+/// The document itself decides when it spells the word elsewhere; otherwise Polish compounds like `społeczno-gospodarczy`, `polsko-białoruski`
+/// or `naukowo-techniczny` have a first part that is an adjective stem in -o (`COMPOUND_STEMS`),
+/// while a typesetter's break splits any word (`ogło-szenia`, `waluto-wych`).
 fn keep_hyphen(first: &str, second: &str, vocabulary: &Vocabulary) -> bool {
     // `Ust-Łudze`, `S-400`: the second part is a name or a number.
     if !starts_lowercase(second) {
@@ -137,8 +138,12 @@ fn keep_hyphen(first: &str, second: &str, vocabulary: &Vocabulary) -> bool {
     if vocabulary.contains(&format!("{first}{second}")) {
         return false;
     }
-    first.chars().count() >= 4 && first.ends_with('o')
+    first.chars().count() >= 4 && COMPOUND_STEMS.iter().any(|stem| first.ends_with(stem))
 }
+
+/// Endings of the first part of Polish adjectival compounds (`polsko-`, `niemiecko-`,
+/// `społeczno-`, `prawno-`, `kulturalno-`, `naukowo-`, `północno-`).
+const COMPOUND_STEMS: [&str; 8] = ["sko", "cko", "zno", "wno", "lno", "owo", "cno", "rno"];
 
 /// The lowercase words of a document, hyphenated compounds included, as evidence for `keep_hyphen`.
 struct Vocabulary(HashSet<String>);

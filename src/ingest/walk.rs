@@ -13,7 +13,9 @@ use super::paths::absolute;
 use super::Error;
 
 /// Extensions (compared case-insensitively) of the files picked up while walking a directory.
-const TEXT_EXTENSIONS: [&str; 2] = ["txt", "md"];
+const DOCUMENT_EXTENSIONS: [&str; 10] = [
+    "txt", "md", "markdown", "pdf", "html", "htm", "xhtml", "docx", "odt", "epub",
+];
 
 /// The files to read, in a deterministic order, and what was left out on the way.
 #[derive(Debug, Default, PartialEq)]
@@ -92,8 +94,11 @@ fn walk_dir(root: &Path, walked: &mut Walked, seen: &mut HashSet<PathBuf>) -> Re
             Some("symbolic link, not followed".to_string())
         } else if !file_type.is_file() {
             Some("not a regular file".to_string())
-        } else if !has_text_extension(entry.path()) {
-            Some("not a .txt or .md file".to_string())
+        } else if !has_document_extension(entry.path()) {
+            Some(
+                "not a document akapit reads (.txt, .md, .pdf, .html, .docx, .odt, .epub)"
+                    .to_string(),
+            )
         } else {
             None
         };
@@ -115,13 +120,13 @@ fn is_hidden(entry: &DirEntry) -> bool {
     entry.file_name().to_string_lossy().starts_with('.')
 }
 
-fn has_text_extension(path: &Path) -> bool {
+fn has_document_extension(path: &Path) -> bool {
     path.extension()
         .and_then(|ext| ext.to_str())
         .is_some_and(|ext| {
-            TEXT_EXTENSIONS
+            DOCUMENT_EXTENSIONS
                 .iter()
-                .any(|text| ext.eq_ignore_ascii_case(text))
+                .any(|known| ext.eq_ignore_ascii_case(known))
         })
 }
 
@@ -137,13 +142,14 @@ mod tests {
     }
 
     #[test]
-    fn walks_directories_sorted_keeping_only_text_files() {
+    fn walks_directories_sorted_keeping_only_documents() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         for name in [
             "b.txt",
             "a.MD",
-            "c.pdf",
+            "c.png",
+            "d.PDF",
             "sub/d.Txt",
             "sub/e",
             ".hidden.txt",
@@ -157,12 +163,13 @@ mod tests {
             vec![
                 root.join("a.MD"),
                 root.join("b.txt"),
+                root.join("d.PDF"),
                 root.join("sub/d.Txt")
             ]
         );
         let skipped: Vec<_> = walked.skipped.iter().map(|s| s.path.clone()).collect();
-        assert_eq!(skipped, vec![root.join("c.pdf"), root.join("sub/e")]);
-        assert!(walked.skipped.iter().all(|s| s.reason.contains(".txt")));
+        assert_eq!(skipped, vec![root.join("c.png"), root.join("sub/e")]);
+        assert!(walked.skipped.iter().all(|s| s.reason.contains(".pdf")));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::ops::Range;
 
-use crate::ingest::display_path;
+use crate::ingest::{display_path, PATH_SEPARATOR};
 use crate::search::Hit;
 use crate::store::StoredPassage;
 use crate::text::sanitize;
@@ -18,14 +18,28 @@ fn width() -> usize {
         .unwrap_or(100)
 }
 
-/// `path ¶N, lines a–b`
+/// `notes.txt ¶N, lines a–b`, `report.pdf p. 3, "Sanctions" ¶2`: the page where the format
+/// has pages, the innermost heading where it has headings, the lines where they are the file's.
 pub fn location(p: &StoredPassage) -> String {
-    let lines = if p.start_line == p.end_line {
-        format!("line {}", p.start_line)
-    } else {
-        format!("lines {}–{}", p.start_line, p.end_line)
-    };
-    format!("{} ¶{}, {}", display_path(&p.doc), p.paragraph, lines)
+    let mut out = display_path(&p.doc);
+    if let Some(page) = p.page {
+        let _ = write!(out, " p. {page},");
+    }
+    if let Some(section) = &p.section {
+        let heading = section.rsplit(PATH_SEPARATOR).next().unwrap_or(section);
+        let _ = write!(out, " \"{}\"", sanitize::clean(heading));
+    }
+    let _ = write!(out, " ¶{}", p.paragraph);
+    match (p.start_line, p.end_line) {
+        (Some(start), Some(end)) if start == end => {
+            let _ = write!(out, ", line {start}");
+        }
+        (Some(start), Some(end)) => {
+            let _ = write!(out, ", lines {start}–{end}");
+        }
+        _ => {}
+    }
+    out
 }
 
 fn wrapped(text: &str, indent: &str) -> String {
@@ -67,6 +81,30 @@ pub fn hits(hits: &[Hit], highlights: &[Option<Range<usize>>]) -> String {
     out
 }
 
+/// A document's passages for `show`: a heading line (the document, its title and format),
+/// then each passage's place and text, those asked for marked with `»`.
+pub fn document(
+    doc: &str,
+    title: Option<&str>,
+    format: Option<&str>,
+    passages: &[(&StoredPassage, bool)],
+) -> String {
+    let mut out = display_path(doc);
+    if let Some(title) = title {
+        let _ = write!(out, " \"{}\"", sanitize::clean(title));
+    }
+    if let Some(format) = format {
+        let _ = write!(out, " ({format})");
+    }
+    out.push('\n');
+    for (passage, target) in passages {
+        let mark = if *target { "» " } else { "  " };
+        let _ = writeln!(out, "\n{mark}{}", location(passage));
+        let _ = writeln!(out, "{}", wrapped(&passage.text, "   "));
+    }
+    out
+}
+
 /// The passage `related` starts from, shown above its results.
 pub fn source(p: &StoredPassage) -> String {
     format!(
@@ -85,8 +123,10 @@ mod tests {
             id: 1,
             doc: "/nowhere/a.txt".into(),
             paragraph: 3,
-            start_line: start,
-            end_line: end,
+            start_line: Some(start),
+            end_line: Some(end),
+            page: None,
+            section: None,
             text: "Zakłada on organizację ponad\n160 wspólnych działań.\u{1b}[2J".into(),
         }
     }
@@ -118,5 +158,15 @@ mod tests {
     #[test]
     fn single_line_location() {
         assert!(location(&passage(7, 7)).ends_with("¶3, line 7"));
+    }
+
+    #[test]
+    fn a_pdf_passage_is_cited_by_page_and_innermost_heading() {
+        let mut p = passage(1, 1);
+        p.doc = "/nowhere/report.pdf".into();
+        (p.start_line, p.end_line) = (None, None);
+        p.page = Some(3);
+        p.section = Some("Raport › Sankcje\u{1b}[2J".into());
+        assert_eq!(location(&p), "/nowhere/report.pdf p. 3, \"Sankcje[2J\" ¶3");
     }
 }

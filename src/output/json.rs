@@ -14,8 +14,13 @@ use crate::text::{char_offsets, sanitize};
 pub struct PassageJson {
     pub doc: String,
     pub paragraph: u32,
-    pub start_line: u32,
-    pub end_line: u32,
+    /// Lines of the file; null where lines mean nothing (PDF, HTML, office documents).
+    pub start_line: Option<u32>,
+    pub end_line: Option<u32>,
+    /// Page of a PDF; null for formats without pages.
+    pub page: Option<u32>,
+    /// Heading path, `Title › Section › Subsection`; null where the document has none.
+    pub section: Option<String>,
     pub text: String,
 }
 
@@ -26,6 +31,8 @@ impl From<&StoredPassage> for PassageJson {
             paragraph: p.paragraph,
             start_line: p.start_line,
             end_line: p.end_line,
+            page: p.page,
+            section: p.section.as_deref().map(sanitize::clean),
             text: sanitize::clean(&p.text),
         }
     }
@@ -85,6 +92,25 @@ pub struct RelatedJson {
     pub model: String,
     pub mode: Mode,
     pub results: Vec<HitJson>,
+}
+
+/// One passage of `show --json`; `target` marks the passage (or page) asked for.
+#[derive(Debug, Serialize)]
+pub struct ShownJson {
+    #[serde(flatten)]
+    pub passage: PassageJson,
+    pub target: bool,
+}
+
+/// `show --json`.
+#[derive(Debug, Serialize)]
+pub struct ShowJson {
+    pub doc: String,
+    pub title: Option<String>,
+    pub format: Option<String>,
+    /// Passages in the document in all.
+    pub count: usize,
+    pub passages: Vec<ShownJson>,
 }
 
 /// Each hit with its highlight, if any (`highlights[i]` belongs to `hits[i]`).

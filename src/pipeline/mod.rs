@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use crate::checksum::sha256_hex;
 use crate::embed::{Embedder, Role};
-use crate::ingest::{self, ChunkOptions, Extracted, Passage};
+use crate::ingest::{self, ChunkOptions, Passage, Source};
 use crate::store::{
     self, DocumentInfo, Index, Manifest, ModelInfo, NewPassage, NewWindow, SkippedFile,
 };
@@ -93,6 +93,8 @@ pub struct Report {
 /// A document that needs embedding.
 struct Document {
     info: DocumentInfo,
+    /// Its passages' line numbers are lines of the file, worth citing.
+    lines: bool,
     passages: Vec<Passage>,
 }
 
@@ -249,16 +251,20 @@ fn open_previous(index_dir: &Path, input: &Input, settings: &Settings, ui: &Ui) 
     None
 }
 
-/// Cleans `text` and cuts it into passages of at most `passage_tokens` tokens as the
-/// embedder counts them: how `index` cuts every file.
-pub fn chunk_text(text: &str, passage_tokens: usize, embedder: &dyn Embedder) -> Vec<Passage> {
+/// Cleans the text of `source` and cuts it into passages of at most `passage_tokens` tokens
+/// as the embedder counts them: how `index` cuts every file.
+pub fn chunk_source(
+    source: &Source,
+    passage_tokens: usize,
+    embedder: &dyn Embedder,
+) -> Vec<Passage> {
     // A tokenizer failure counts every character as a token: passages only get shorter.
     let count = |text: &str| {
         embedder
             .count_tokens(text, Role::Passage)
             .unwrap_or_else(|_| text.chars().count() + 16)
     };
-    ingest::chunk(text, &ChunkOptions::new(passage_tokens), &count)
+    ingest::chunk_source(source, &ChunkOptions::new(passage_tokens), &count)
 }
 
 /// Walks `roots`, reads every file, and cuts those that changed into passages. A file that
@@ -294,35 +300,41 @@ fn read_files(
                 modified: ingest::modified_time(path),
             });
         };
-        let loaded = match ingest::extract(path) {
+        let loaded = match ingest::load(path) {
             Err(ingest::Error::Io { source, .. }) => {
                 skip(format!("cannot read it ({source})"));
                 continue;
             }
             Err(e) => return Err(e.into()),
-            Ok(Extracted::Binary { .. }) => {
-                skip("it looks like a binary file, not text".into());
-                continue;
-            }
-            Ok(Extracted::Text(loaded)) => loaded,
+            Ok(loaded) => loaded,
         };
         if unchanged(&key, &loaded.sha256) {
             gathered.unchanged.push(key);
             continue;
         }
-        if loaded.lossy {
-            bar.suspend(|| {
-                ui.warn(format!(
-                    "{}: not valid UTF-8; invalid bytes were replaced with U+FFFD",
-                    ingest::display(path)
-                ))
-            });
+        let name = ingest::display(path);
+        let mut on_page = |done: usize, total: usize| {
+            if total > 1 {
+                bar.set_message(format!("{name}: page {done} of {total}"));
+            }
+        };
+        let source = match ingest::extract(&loaded, path, &mut on_page) {
+            Ok(source) => source,
+            Err(unreadable) => {
+                bar.set_message("");
+                skip(unreadable.to_string());
+                continue;
+            }
+        };
+        bar.set_message("");
+        for warning in &source.warnings {
+            bar.suspend(|| ui.warn(format!("{name}: {warning}")));
         }
         // The first file to cut loads the model; a model that cannot load fails here.
         embedder.count_tokens("", Role::Passage)?;
-        let passages = chunk_text(&loaded.text, settings.passage_tokens, embedder);
+        let passages = chunk_source(&source, settings.passage_tokens, embedder);
         if passages.is_empty() {
-            bar.suspend(|| ui.note(format!("{}: no text to index", ingest::display(path))));
+            bar.suspend(|| ui.note(format!("{name}: no text to index")));
         }
         gathered.new.push(Document {
             info: DocumentInfo {
@@ -331,7 +343,10 @@ fn read_files(
                 bytes: loaded.bytes,
                 modified: ingest::modified_time(path),
                 passages: passages.len(),
+                format: Some(source.format.name().to_string()),
+                title: source.title.clone(),
             },
+            lines: source.format.has_file_lines(),
             passages,
         });
     }
@@ -355,12 +370,17 @@ fn read_records(records: Vec<Record>, unchanged: &dyn Fn(&str, &str) -> bool) ->
                 bytes: record.text.len() as u64,
                 modified: None,
                 passages: 1,
+                format: None,
+                title: None,
             },
+            lines: false,
             passages: vec![Passage {
                 paragraph: 1,
                 start_line: 1,
                 end_line: 1,
                 text: record.text,
+                page: None,
+                section: None,
             }],
         });
     }
@@ -443,8 +463,10 @@ fn store_generation(
             .zip(&mut spans)
             .map(|(p, spans)| NewPassage {
                 paragraph: p.paragraph,
-                start_line: p.start_line,
-                end_line: p.end_line,
+                start_line: document.lines.then_some(p.start_line),
+                end_line: document.lines.then_some(p.end_line),
+                page: p.page,
+                section: p.section.clone(),
                 terms: settings.analyzer.terms(&p.text).join(" "),
                 text: p.text.clone(),
                 windows: NewWindow::zip(spans, &mut vectors),

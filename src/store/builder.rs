@@ -446,7 +446,7 @@ mod tests {
         let stored = index.passage(5).unwrap();
         assert_eq!(stored.doc, "/notes/b.md");
         assert_eq!(stored.paragraph, 1);
-        assert_eq!((stored.start_line, stored.end_line), (5, 6));
+        assert_eq!((stored.start_line, stored.end_line), (Some(5), Some(6)));
         assert_eq!(stored.text, b[1].text);
         let windows: Vec<(std::ops::Range<usize>, Vec<f32>)> = b[1]
             .windows

@@ -301,6 +301,7 @@ mod tests {
     use crate::store::testutil::{
         build, build_documents, document, info, model, passages, unit, vector, DIMS,
     };
+    use crate::store::FORMAT_VERSION;
     use crate::store::{Builder, DocumentInfo, NewPassage};
 
     fn open(dir: &Path) -> Index {
@@ -631,7 +632,10 @@ mod tests {
         let manifest_path = dir.path().join(layout::MANIFEST);
         let good = fs::read_to_string(&manifest_path).unwrap();
 
-        let newer = good.replace("\"format_version\": 1", "\"format_version\": 7");
+        let newer = good.replace(
+            &format!("\"format_version\": {FORMAT_VERSION}"),
+            "\"format_version\": 7",
+        );
         assert_ne!(newer, good);
         fs::write(&manifest_path, newer).unwrap();
         let err = open_err(dir.path());
@@ -640,7 +644,7 @@ mod tests {
                 err,
                 Error::FormatVersion {
                     found: 7,
-                    expected: 1,
+                    expected: FORMAT_VERSION,
                     ..
                 }
             ),

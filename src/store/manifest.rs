@@ -32,6 +32,12 @@ pub struct DocumentInfo {
     /// Modification time, RFC 3339.
     pub modified: Option<String>,
     pub passages: usize,
+    /// What the file was read as (`text`, `pdf`, `html`…); absent for records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    /// The document's title, from its metadata or first heading.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
 }
 
 /// A file found under the roots that is not in the index, and why.
@@ -295,6 +301,8 @@ mod tests {
                 bytes: 120,
                 modified: Some("2024-12-31T23:59:59Z".into()),
                 passages: 4,
+                format: Some("markdown".into()),
+                title: Some("Notatki".into()),
             }],
             passages: 4,
             windows: 9,
@@ -393,12 +401,12 @@ mod tests {
         // A future format may have a different shape; the version alone must be enough.
         fs::write(
             dir.path().join(layout::MANIFEST),
-            r#"{"format_version": 2, "something_new": true}"#,
+            r#"{"format_version": 99, "something_new": true}"#,
         )
         .unwrap();
         let err = Manifest::read(dir.path()).unwrap_err();
         assert!(
-            matches!(err, Error::FormatVersion { found: 2, .. }),
+            matches!(err, Error::FormatVersion { found: 99, .. }),
             "{err:?}"
         );
         assert!(err.needs_rebuild(), "{err}");
@@ -414,9 +422,9 @@ mod tests {
         let mut too_few_windows = serde_json::to_value(sample()).unwrap();
         too_few_windows["windows"] = 3.into();
         let cases = [
-            "{\"format_version\": 1, \"genera".to_string(),
+            format!("{{\"format_version\": {FORMAT_VERSION}, \"genera"),
             "[]".to_string(),
-            r#"{"format_version": 1}"#.to_string(),
+            format!("{{\"format_version\": {FORMAT_VERSION}}}"),
             unsafe_generation.to_string(),
             wrong_total.to_string(),
             too_few_windows.to_string(),

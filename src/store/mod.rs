@@ -27,7 +27,7 @@ pub use manifest::{
 
 /// Version of the whole on-disk layout (manifest, database schema, vector file options).
 /// Bump it on any incompatible change; older indexes then ask to be rebuilt.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// One embedded window of a passage: a byte range of the passage text and its unit vector.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,8 +61,13 @@ impl NewWindow {
 pub struct NewPassage {
     /// Position of the passage in its document; unique within the document.
     pub paragraph: u32,
-    pub start_line: u32,
-    pub end_line: u32,
+    /// Lines of the file (1-based, inclusive), for formats whose lines can be cited.
+    pub start_line: Option<u32>,
+    pub end_line: Option<u32>,
+    /// 1-based page, for formats with pages.
+    pub page: Option<u32>,
+    /// Heading path (`Title › Section`).
+    pub section: Option<String>,
     pub text: String,
     /// The passage's keyword-search terms, space-separated, as the caller's analyzer made
     /// them (the manifest records which analyzer); the store indexes them with SQLite FTS5.
@@ -80,8 +85,10 @@ pub struct StoredPassage {
     /// The document's path as given when it was indexed.
     pub doc: String,
     pub paragraph: u32,
-    pub start_line: u32,
-    pub end_line: u32,
+    pub start_line: Option<u32>,
+    pub end_line: Option<u32>,
+    pub page: Option<u32>,
+    pub section: Option<String>,
     pub text: String,
 }
 

@@ -26,6 +26,8 @@ const SCHEMA: &str = "
         sha256       TEXT NOT NULL,
         bytes        INTEGER NOT NULL,
         modified     TEXT,
+        format       TEXT,
+        title        TEXT,
         passages     INTEGER NOT NULL,
         first_window INTEGER NOT NULL,
         windows      INTEGER NOT NULL
@@ -34,8 +36,10 @@ const SCHEMA: &str = "
         id         INTEGER PRIMARY KEY,
         document   INTEGER NOT NULL REFERENCES documents (id),
         paragraph  INTEGER NOT NULL,
-        start_line INTEGER NOT NULL,
-        end_line   INTEGER NOT NULL,
+        start_line INTEGER,
+        end_line   INTEGER,
+        page       INTEGER,
+        section    TEXT,
         text       TEXT NOT NULL,
         terms      TEXT NOT NULL,
         UNIQUE (document, paragraph)
@@ -55,7 +59,7 @@ const SCHEMA: &str = "
 ";
 
 const SELECT_STORED: &str = "
-    SELECT p.id, d.path, p.paragraph, p.start_line, p.end_line, p.text
+    SELECT p.id, d.path, p.paragraph, p.start_line, p.end_line, p.page, p.section, p.text
     FROM passages p JOIN documents d ON d.id = p.document";
 
 /// One open passage database: writable while a build fills it, read-only once published.
@@ -129,13 +133,15 @@ impl PassageDb {
         {
             tx.execute(
                 "INSERT INTO documents
-                 (path, sha256, bytes, modified, passages, first_window, windows)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                 (path, sha256, bytes, modified, format, title, passages, first_window, windows)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 params![
                     doc.path,
                     doc.sha256,
                     saturating_i64(doc.bytes),
                     doc.modified,
+                    doc.format,
+                    doc.title,
                     saturating_i64(passages.len() as u64),
                     saturating_i64(first_window),
                     saturating_i64(windows as u64),
@@ -146,8 +152,8 @@ impl PassageDb {
             let mut insert_passage = tx
                 .prepare_cached(
                     "INSERT INTO passages
-                     (id, document, paragraph, start_line, end_line, text, terms)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                     (id, document, paragraph, start_line, end_line, page, section, text, terms)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 )
                 .map_err(Error::sqlite(&self.path))?;
             let mut insert_window = tx
@@ -165,6 +171,8 @@ impl PassageDb {
                         passage.paragraph,
                         passage.start_line,
                         passage.end_line,
+                        passage.page,
+                        passage.section,
                         passage.text,
                         passage.terms,
                     ])
@@ -377,7 +385,8 @@ impl PassageDb {
         let found = self
             .conn
             .query_row(
-                "SELECT id, path, sha256, bytes, modified, passages FROM documents WHERE path = ?1",
+                "SELECT id, path, sha256, bytes, modified, passages, format, title
+                 FROM documents WHERE path = ?1",
                 [doc],
                 |row| {
                     let info = DocumentInfo {
@@ -386,6 +395,8 @@ impl PassageDb {
                         bytes: unsigned(row, 3)?,
                         modified: row.get(4)?,
                         passages: count(row, 5)?,
+                        format: row.get(6)?,
+                        title: row.get(7)?,
                     };
                     Ok((row.get::<_, i64>(0)?, info))
                 },
@@ -401,7 +412,7 @@ impl PassageDb {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT id, paragraph, start_line, end_line, text, terms
+                "SELECT id, paragraph, start_line, end_line, page, section, text, terms
                  FROM passages WHERE document = ?1 ORDER BY id",
             )
             .map_err(Error::sqlite(&self.path))?;
@@ -414,8 +425,10 @@ impl PassageDb {
                         paragraph: row.get(1)?,
                         start_line: row.get(2)?,
                         end_line: row.get(3)?,
-                        text: row.get(4)?,
-                        terms: row.get(5)?,
+                        page: row.get(4)?,
+                        section: row.get(5)?,
+                        text: row.get(6)?,
+                        terms: row.get(7)?,
                         windows: Vec::new(),
                     },
                 ))
@@ -503,7 +516,9 @@ fn stored_passage(row: &Row) -> rusqlite::Result<StoredPassage> {
         paragraph: row.get(2)?,
         start_line: row.get(3)?,
         end_line: row.get(4)?,
-        text: row.get(5)?,
+        page: row.get(5)?,
+        section: row.get(6)?,
+        text: row.get(7)?,
     })
 }
 
@@ -552,6 +567,8 @@ mod tests {
             bytes: 1000,
             modified: None,
             passages,
+            format: Some("text".into()),
+            title: None,
         }
     }
 
@@ -559,8 +576,10 @@ mod tests {
     fn passage(paragraph: u32, text: &str, vector: Vec<f32>) -> NewPassage {
         NewPassage {
             paragraph,
-            start_line: paragraph * 10 + 1,
-            end_line: paragraph * 10 + 3,
+            start_line: Some(paragraph * 10 + 1),
+            end_line: Some(paragraph * 10 + 3),
+            page: None,
+            section: None,
             text: text.into(),
             terms: text.to_lowercase(),
             windows: vec![NewWindow {

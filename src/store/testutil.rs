@@ -49,8 +49,10 @@ pub fn document(path: &str, count: usize) -> (DocumentInfo, Vec<NewPassage>) {
             };
             NewPassage {
                 paragraph,
-                start_line: paragraph * 4 + 1,
-                end_line: paragraph * 4 + 2,
+                start_line: Some(paragraph * 4 + 1),
+                end_line: Some(paragraph * 4 + 2),
+                page: None,
+                section: None,
                 windows: vec![
                     window(0, head.len(), 0),
                     window(head.len() + 2, text.len(), 1),
@@ -72,8 +74,10 @@ pub fn passages(windows: &[(u32, Vec<Window>)]) -> Vec<NewPassage> {
         .iter()
         .map(|(paragraph, windows)| NewPassage {
             paragraph: *paragraph,
-            start_line: paragraph + 1,
-            end_line: paragraph + 1,
+            start_line: Some(paragraph + 1),
+            end_line: Some(paragraph + 1),
+            page: None,
+            section: None,
             text: "abcdefghij".repeat(4),
             terms: "abcdefghij".into(),
             windows: windows
@@ -109,6 +113,8 @@ pub fn info(path: &str) -> DocumentInfo {
         bytes: 100 * path.len() as u64,
         modified: Some("2025-05-01T12:00:00Z".into()),
         passages: 0,
+        format: Some("text".into()),
+        title: None,
     }
 }
 
