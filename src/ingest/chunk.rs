@@ -74,7 +74,10 @@ pub fn chunk_source(
     opts: &ChunkOptions,
     count_tokens: &dyn Fn(&str) -> usize,
 ) -> Vec<Passage> {
-    let is_heading = |paragraph: &Paragraph| source.place(paragraph.first_line()).heading;
+    // A heading that reflow has already joined to the text after it (a line starting with
+    // a number continues it) is no longer a heading alone.
+    let is_heading =
+        |paragraph: &Paragraph| paragraph.line_numbers().all(|no| source.place(no).heading);
     let paragraphs = reflow(&clean_lines(&source.text));
     let paragraphs = merge_fragments(
         drop_duplicates(paragraphs, &is_heading),

@@ -40,6 +40,11 @@ impl Paragraph {
         self.starts[0].1
     }
 
+    /// The numbers of the source lines the paragraph was read from.
+    pub(super) fn line_numbers(&self) -> impl Iterator<Item = u32> + '_ {
+        self.starts.iter().map(|&(_, no)| no)
+    }
+
     pub(super) fn push_line(&mut self, line: &Line, join: Join) {
         match join {
             Join::Space => self.text.push(' '),

@@ -31,10 +31,19 @@ impl Project {
     }
 
     fn with_seeds(model_dir: Option<PathBuf>) -> Self {
+        Self::with_corpus(&super::repo_root().join("seeds"), model_dir)
+    }
+
+    /// The files of `folder` (the seeds in another format) copied as the project's `seeds/`.
+    pub fn with_documents(folder: &Path) -> Self {
+        Self::with_corpus(folder, Some(super::default_model_dir()))
+    }
+
+    fn with_corpus(folder: &Path, model_dir: Option<PathBuf>) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let seeds = dir.path().join("seeds");
         std::fs::create_dir(&seeds).unwrap();
-        for entry in std::fs::read_dir(super::repo_root().join("seeds")).unwrap() {
+        for entry in std::fs::read_dir(folder).unwrap() {
             let entry = entry.unwrap();
             std::fs::copy(entry.path(), seeds.join(entry.file_name())).unwrap();
         }
