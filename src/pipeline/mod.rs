@@ -29,6 +29,10 @@ pub use error::Error;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Whether `index` embeds each passage with its heading path as its title (README,
+/// "Titles": measured on the eval sets with titles and on the seeds as documents).
+pub const TITLES: bool = false;
+
 /// Passages stay at most this many tokens even for models with longer windows.
 pub const MAX_PASSAGE_TOKENS: usize = 512;
 
@@ -43,6 +47,8 @@ pub struct Settings {
     pub analyzer: Analyzer,
     /// Which pieces of each passage are embedded.
     pub windows: WindowPolicy,
+    /// Embed each window with its passage's heading path (or record title) as its title.
+    pub titles: bool,
 }
 
 /// Passage size for a model whose window is `max_tokens`: the window, but never larger
@@ -56,6 +62,8 @@ pub fn passage_tokens(max_tokens: usize) -> usize {
 pub struct Record {
     pub id: String,
     pub text: String,
+    /// Stored as the passage's section, and embedded with it when `Settings::titles` is on.
+    pub title: Option<String>,
 }
 
 /// What to index.
@@ -137,6 +145,7 @@ pub fn build(request: Request, embedder: &dyn Embedder, ui: &Ui) -> Result<Repor
         &waiting,
     )?;
     builder.set_window_policy(settings.windows);
+    builder.set_titles(settings.titles);
     let previous = match rebuild {
         true => None,
         false => open_previous(index_dir, &input, &settings, ui),
@@ -190,7 +199,7 @@ pub fn build(request: Request, embedder: &dyn Embedder, ui: &Ui) -> Result<Repor
         .iter()
         .flat_map(|d| d.passages.iter().map(|p| settings.windows.spans(&p.text)))
         .collect();
-    let vectors = embed_windows(&gathered.new, &spans, settings.windows, embedder, ui)?;
+    let vectors = embed_windows(&gathered.new, &spans, &settings, embedder, ui)?;
     let manifest = store_generation(
         builder,
         &settings,
@@ -234,7 +243,8 @@ fn open_previous(index_dir: &Path, input: &Input, settings: &Settings, ui: &Ui) 
     };
     let same_vectors = m.model == settings.model
         && m.chunker_version == ingest::CHUNKER_VERSION
-        && m.window_policy == settings.windows.to_string();
+        && m.window_policy == settings.windows.to_string()
+        && m.titles == settings.titles;
     if same_vectors && same_origin {
         return Some(previous);
     }
@@ -358,7 +368,10 @@ fn read_files(
 fn read_records(records: Vec<Record>, unchanged: &dyn Fn(&str, &str) -> bool) -> Gathered {
     let mut gathered = Gathered::default();
     for record in records {
-        let sha256 = sha256_hex(record.text.as_bytes());
+        let sha256 = match &record.title {
+            Some(title) => sha256_hex(format!("{title}\n{}", record.text).as_bytes()),
+            None => sha256_hex(record.text.as_bytes()),
+        };
         if unchanged(&record.id, &sha256) {
             gathered.unchanged.push(record.id);
             continue;
@@ -380,44 +393,68 @@ fn read_records(records: Vec<Record>, unchanged: &dyn Fn(&str, &str) -> bool) ->
                 end_line: 1,
                 text: record.text,
                 page: None,
-                section: None,
+                section: record.title,
             }],
         });
     }
     gathered
 }
 
-/// Every window of every new passage in one call, so similar lengths batch together
-/// across documents; vectors come back in window order. `spans[i]` are the windows of the
-/// i-th new passage.
+/// Every window of every new passage in one call per prompt (a passage with a title, when
+/// `titles` is on, gets the titled prompt), so similar lengths batch together across
+/// documents; vectors come back in window order. `spans[i]` are the windows of the i-th new
+/// passage.
 fn embed_windows(
     documents: &[Document],
     spans: &[Vec<Range<usize>>],
-    policy: WindowPolicy,
+    settings: &Settings,
     embedder: &dyn Embedder,
     ui: &Ui,
 ) -> Result<Vec<Vec<f32>>> {
-    let owned: Vec<std::borrow::Cow<str>> = documents
+    let policy = settings.windows;
+    let inputs: Vec<(String, Role)> = documents
         .iter()
         .flat_map(|d| d.passages.iter())
         .zip(spans)
-        .flat_map(|(p, spans)| spans.iter().map(|span| policy.embedded(&p.text, span)))
+        .flat_map(|(p, spans)| {
+            spans.iter().map(move |span| {
+                let window = policy.embedded(&p.text, span);
+                match p.section.as_deref().filter(|_| settings.titles) {
+                    Some(title) => (embedder.titled(title, &window), Role::Titled),
+                    None => (window.into_owned(), Role::Passage),
+                }
+            })
+        })
         .collect();
-    let texts: Vec<&str> = owned.iter().map(|t| t.as_ref()).collect();
-    if texts.is_empty() {
+    if inputs.is_empty() {
         return Ok(Vec::new());
     }
-    let bar = ui.bar(texts.len() as u64, "embedding");
+    let bar = ui.bar(inputs.len() as u64, "embedding");
     bar.set_message(format!("windows of {} passages", spans.len()));
-    let vectors = embedder.embed(&texts, Role::Passage, &mut |n| bar.inc(n as u64))?;
-    bar.finish_and_clear();
-    if vectors.len() != texts.len() {
-        return Err(Error::VectorCount {
-            expected: texts.len(),
-            got: vectors.len(),
-        });
+    let mut vectors: Vec<Option<Vec<f32>>> = vec![None; inputs.len()];
+    for role in [Role::Passage, Role::Titled] {
+        let (at, texts): (Vec<usize>, Vec<&str>) = inputs
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, r))| *r == role)
+            .map(|(i, (text, _))| (i, text.as_str()))
+            .unzip();
+        if texts.is_empty() {
+            continue;
+        }
+        let embedded = embedder.embed(&texts, role, &mut |n| bar.inc(n as u64))?;
+        if embedded.len() != texts.len() {
+            return Err(Error::VectorCount {
+                expected: texts.len(),
+                got: embedded.len(),
+            });
+        }
+        for (i, vector) in at.into_iter().zip(embedded) {
+            vectors[i] = Some(vector);
+        }
     }
-    Ok(vectors)
+    bar.finish_and_clear();
+    Ok(vectors.into_iter().flatten().collect())
 }
 
 /// Fills the new generation and publishes it: unchanged documents copied from `previous`,
@@ -539,6 +576,7 @@ mod tests {
             passage_tokens: 512,
             analyzer,
             windows: WindowPolicy::default(),
+            titles: false,
         }
     }
 
@@ -550,6 +588,7 @@ mod tests {
                 .map(|(id, text)| Record {
                     id: id.to_string(),
                     text: text.to_string(),
+                    title: None,
                 })
                 .collect(),
         }
@@ -575,6 +614,81 @@ mod tests {
         ("b", "Kazachstan prosił o pomoc."),
         ("c", "Litwa ogłosiła stan nadzwyczajny."),
     ];
+
+    /// Records every text and role it is asked to embed.
+    #[derive(Default)]
+    struct Recording {
+        inner: FakeEmbedder,
+        seen: std::cell::RefCell<Vec<(String, Role)>>,
+    }
+
+    impl Embedder for Recording {
+        fn dims(&self) -> usize {
+            self.inner.dims()
+        }
+
+        fn count_tokens(&self, text: &str, role: Role) -> Result<usize, EmbedError> {
+            self.inner.count_tokens(text, role)
+        }
+
+        fn embed(
+            &self,
+            texts: &[&str],
+            role: Role,
+            progress: &mut dyn FnMut(usize),
+        ) -> Result<Vec<Vec<f32>>, EmbedError> {
+            let mut seen = self.seen.borrow_mut();
+            seen.extend(texts.iter().map(|t| (t.to_string(), role)));
+            self.inner.embed(texts, role, progress)
+        }
+    }
+
+    #[test]
+    fn with_titles_every_window_of_a_titled_passage_carries_its_title() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = Recording::default();
+        let mut settings = settings(Analyzer::DEFAULT);
+        settings.titles = true;
+        let request = Request {
+            index_dir: dir.path(),
+            input: Input::Records {
+                label: "test".into(),
+                records: vec![
+                    Record {
+                        id: "a".into(),
+                        text: CORPUS[0].1.into(),
+                        title: Some("Raport › Ćwiczenia".into()),
+                    },
+                    Record {
+                        id: "b".into(),
+                        text: CORPUS[1].1.into(),
+                        title: None,
+                    },
+                ],
+            },
+            settings,
+            rebuild: false,
+        };
+        let report = build(request, &e, &Ui::new(true)).unwrap();
+        assert!(report.manifest.titles);
+        let seen = e.seen.borrow();
+        let titled: Vec<_> = seen.iter().filter(|(_, r)| *r == Role::Titled).collect();
+        assert_eq!(titled.len(), 2, "both windows of a: {seen:?}");
+        assert!(titled
+            .iter()
+            .all(|(t, _)| t.starts_with("Raport › Ćwiczenia. ")));
+        assert_eq!(
+            seen.iter().filter(|(_, r)| *r == Role::Passage).count(),
+            1,
+            "b has no title"
+        );
+        // The vectors come back in window order: a's windows, then b's.
+        let index = Index::open(dir.path()).unwrap().unwrap();
+        let b = index.find("b", 1).unwrap().unwrap();
+        let fake = FakeEmbedder::default();
+        let expected = fake.embed_one(CORPUS[1].1, Role::Passage).unwrap();
+        assert_eq!(index.windows(b.id).unwrap()[0].1, expected);
+    }
 
     #[test]
     fn only_new_and_changed_records_are_embedded() {

@@ -41,6 +41,7 @@ pub struct Builder {
     chunker_version: u32,
     analyzer: String,
     window_policy: String,
+    titles: bool,
     roots: Vec<String>,
     documents: Vec<DocumentInfo>,
     skipped: Vec<SkippedFile>,
@@ -105,6 +106,7 @@ impl Builder {
             chunker_version,
             analyzer,
             window_policy: crate::text::WindowPolicy::DEFAULT.to_string(),
+            titles: false,
             roots,
             documents: Vec::new(),
             skipped: Vec::new(),
@@ -117,6 +119,11 @@ impl Builder {
     /// Records which pieces of each passage were embedded; `WindowPolicy::DEFAULT` unless set.
     pub fn set_window_policy(&mut self, policy: crate::text::WindowPolicy) {
         self.window_policy = policy.to_string();
+    }
+
+    /// Records whether windows were embedded with their passage's heading path as a title.
+    pub fn set_titles(&mut self, titles: bool) {
+        self.titles = titles;
     }
 
     /// Records a file that was found under the roots but is not indexed, with why.
@@ -212,6 +219,7 @@ impl Builder {
             chunker_version,
             analyzer,
             window_policy,
+            titles,
             roots,
             documents,
             skipped,
@@ -256,6 +264,7 @@ impl Builder {
             chunker_version,
             analyzer,
             window_policy,
+            titles,
             vectors: options,
             built_at,
             roots,

@@ -131,6 +131,9 @@ pub struct Manifest {
     /// Which pieces of each passage were embedded (`text::WindowPolicy`, e.g. `sentences`).
     #[serde(default = "sentence_windows")]
     pub window_policy: String,
+    /// Whether each window was embedded with its passage's heading path as its title.
+    #[serde(default)]
+    pub titles: bool,
     pub vectors: VectorOptions,
     /// RFC 3339, UTC.
     pub built_at: String,
@@ -292,6 +295,7 @@ mod tests {
             chunker_version: 2,
             analyzer: "snowball-polish".into(),
             window_policy: "sentences".into(),
+            titles: false,
             vectors: VectorOptions::DEFAULT,
             built_at: "2025-01-02T03:04:05Z".into(),
             roots: vec!["/home/u/notes".into()],
