@@ -519,33 +519,31 @@ fn store_generation(
 
 #[cfg(test)]
 mod tests {
-    use std::cell::Cell;
+    use std::cell::RefCell;
 
     use super::*;
     use crate::embed::fake::FakeEmbedder;
     use crate::embed::Error as EmbedError;
 
-    /// The fake embedder, counting the texts it is asked to embed.
-    struct Counting {
+    /// The fake embedder, recording every text and role it is asked to embed.
+    #[derive(Default)]
+    struct Recording {
         inner: FakeEmbedder,
-        embedded: Cell<usize>,
+        seen: RefCell<Vec<(String, Role)>>,
     }
 
-    impl Counting {
+    impl Recording {
         fn new() -> Self {
-            Counting {
-                inner: FakeEmbedder::default(),
-                embedded: Cell::new(0),
-            }
+            Recording::default()
         }
 
-        /// Texts embedded since the last call.
+        /// How many texts were embedded since the last call.
         fn take(&self) -> usize {
-            self.embedded.replace(0)
+            self.seen.take().len()
         }
     }
 
-    impl Embedder for Counting {
+    impl Embedder for Recording {
         fn dims(&self) -> usize {
             self.inner.dims()
         }
@@ -560,7 +558,8 @@ mod tests {
             role: Role,
             progress: &mut dyn FnMut(usize),
         ) -> Result<Vec<Vec<f32>>, EmbedError> {
-            self.embedded.set(self.embedded.get() + texts.len());
+            let mut seen = self.seen.borrow_mut();
+            seen.extend(texts.iter().map(|t| (t.to_string(), role)));
             self.inner.embed(texts, role, progress)
         }
     }
@@ -598,7 +597,7 @@ mod tests {
         dir: &Path,
         texts: &[(&str, &str)],
         analyzer: Analyzer,
-        e: &Counting,
+        e: &Recording,
     ) -> Report {
         let request = Request {
             index_dir: dir,
@@ -615,38 +614,10 @@ mod tests {
         ("c", "Litwa ogłosiła stan nadzwyczajny."),
     ];
 
-    /// Records every text and role it is asked to embed.
-    #[derive(Default)]
-    struct Recording {
-        inner: FakeEmbedder,
-        seen: std::cell::RefCell<Vec<(String, Role)>>,
-    }
-
-    impl Embedder for Recording {
-        fn dims(&self) -> usize {
-            self.inner.dims()
-        }
-
-        fn count_tokens(&self, text: &str, role: Role) -> Result<usize, EmbedError> {
-            self.inner.count_tokens(text, role)
-        }
-
-        fn embed(
-            &self,
-            texts: &[&str],
-            role: Role,
-            progress: &mut dyn FnMut(usize),
-        ) -> Result<Vec<Vec<f32>>, EmbedError> {
-            let mut seen = self.seen.borrow_mut();
-            seen.extend(texts.iter().map(|t| (t.to_string(), role)));
-            self.inner.embed(texts, role, progress)
-        }
-    }
-
     #[test]
     fn with_titles_every_window_of_a_titled_passage_carries_its_title() {
         let dir = tempfile::tempdir().unwrap();
-        let e = Recording::default();
+        let e = Recording::new();
         let mut settings = settings(Analyzer::DEFAULT);
         settings.titles = true;
         let request = Request {
@@ -693,7 +664,7 @@ mod tests {
     #[test]
     fn only_new_and_changed_records_are_embedded() {
         let dir = tempfile::tempdir().unwrap();
-        let e = Counting::new();
+        let e = Recording::new();
         let first = build_records(dir.path(), &CORPUS, Analyzer::DEFAULT, &e);
         assert_eq!(
             (first.embedded_documents, first.manifest.documents.len()),
@@ -716,7 +687,7 @@ mod tests {
     #[test]
     fn another_analyzer_remakes_the_terms_and_keeps_the_vectors() {
         let dir = tempfile::tempdir().unwrap();
-        let e = Counting::new();
+        let e = Recording::new();
         build_records(dir.path(), &CORPUS, Analyzer::DEFAULT, &e);
         e.take();
         let plain = build_records(dir.path(), &CORPUS, Analyzer::Plain, &e);
@@ -736,7 +707,7 @@ mod tests {
     #[test]
     fn another_label_embeds_everything_again() {
         let dir = tempfile::tempdir().unwrap();
-        let e = Counting::new();
+        let e = Recording::new();
         build_records(dir.path(), &CORPUS, Analyzer::DEFAULT, &e);
         e.take();
         let request = Request {

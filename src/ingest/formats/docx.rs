@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use super::super::source::{Format, Source, SourceBuilder};
 use super::archive::Archive;
-use super::xml::{self, Node};
+use super::xml::{self, Node, OpenParagraphs};
 use super::Unreadable;
 
 pub(super) fn read(raw: &[u8]) -> Result<Source, Unreadable> {
@@ -22,58 +22,33 @@ pub(super) fn read(raw: &[u8]) -> Result<Source, Unreadable> {
         None => HashMap::new(),
     };
     let document = archive.require("word/document.xml")?;
-    // Paragraphs can nest (a text box inside a run); each open one collects its own text.
-    let mut open: Vec<(String, Option<u8>)> = Vec::new();
+    let mut open = OpenParagraphs::default();
     // Depth inside elements whose text is not document text.
     let mut hidden = 0usize;
     xml::walk(&document, "word/document.xml", &mut |node| match node {
         Node::Start(e) => match e.name.as_str() {
-            "p" => open.push((String::new(), None)),
+            "p" => open.open(None),
             "del" | "instrText" | "delText" => hidden += 1,
             "pStyle" => {
-                if let (Some(paragraph), Some(style)) = (open.last_mut(), e.attribute("val")) {
-                    paragraph.1 = paragraph.1.or(levels.get(style).copied());
+                if let Some(&level) = e.attribute("val").and_then(|style| levels.get(style)) {
+                    open.heading(level);
                 }
             }
-            "outlineLvl" => {
-                let level = e.attribute("val").and_then(|v| v.parse::<u8>().ok());
-                if let (Some(paragraph), Some(level)) = (open.last_mut(), level) {
-                    // Level 9 is body text.
-                    if level < 9 {
-                        paragraph.1 = Some(level + 1);
-                    }
-                }
-            }
-            "tab" | "br" | "cr" => {
-                if let Some(paragraph) = open.last_mut() {
-                    paragraph.0.push(' ');
-                }
-            }
+            // Level 9 is body text.
+            "outlineLvl" => match e.attribute("val").and_then(|v| v.parse::<u8>().ok()) {
+                Some(level) if level < 9 => open.heading(level + 1),
+                _ => {}
+            },
+            "tab" | "br" | "cr" => open.push(" "),
             _ => {}
         },
         Node::End(name) => match name.as_str() {
-            "p" => {
-                if let Some((text, level)) = open.pop() {
-                    match level {
-                        Some(0) => {
-                            builder.title(&text);
-                            builder.heading(1, &text);
-                        }
-                        Some(level) => builder.heading(level, &text),
-                        None => builder.paragraph(&text),
-                    }
-                }
-            }
+            "p" => open.close(&mut builder),
             "del" | "instrText" | "delText" => hidden = hidden.saturating_sub(1),
             _ => {}
         },
-        Node::Text(text) => {
-            if hidden == 0 {
-                if let Some(paragraph) = open.last_mut() {
-                    paragraph.0.push_str(&text);
-                }
-            }
-        }
+        Node::Text(text) if hidden == 0 => open.push(&text),
+        Node::Text(_) => {}
     })?;
     Ok(builder.finish())
 }

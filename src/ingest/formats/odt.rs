@@ -6,7 +6,7 @@
 use super::super::source::{Format, Source, SourceBuilder};
 use super::archive::Archive;
 use super::docx::element_text;
-use super::xml::{self, Node};
+use super::xml::{self, Node, OpenParagraphs};
 use super::Unreadable;
 
 /// Elements whose text is not running document text.
@@ -26,65 +26,32 @@ pub(super) fn read(raw: &[u8]) -> Result<Source, Unreadable> {
         }
     }
     let content = archive.require("content.xml")?;
-    // Open paragraphs and headings (notes nest paragraphs inside paragraphs): text and level,
-    // 0 for the title.
-    let mut open: Vec<(String, Option<u8>)> = Vec::new();
+    let mut open = OpenParagraphs::default();
     let mut hidden = 0usize;
     xml::walk(&content, "content.xml", &mut |node| match node {
         Node::Start(e) => match e.name.as_str() {
-            "p" => {
-                let title = e.attribute("style-name") == Some("Title");
-                open.push((String::new(), title.then_some(0)));
-            }
+            "p" => open.open((e.attribute("style-name") == Some("Title")).then_some(0)),
             "h" => {
                 let level = e
                     .attribute("outline-level")
-                    .and_then(|l| l.parse::<u8>().ok())
-                    .unwrap_or(1)
-                    .max(1);
-                open.push((String::new(), Some(level)));
+                    .and_then(|l| l.parse::<u8>().ok());
+                open.open(Some(level.unwrap_or(1).max(1)));
             }
             "s" => {
-                let count = e
-                    .attribute("c")
-                    .and_then(|c| c.parse::<usize>().ok())
-                    .unwrap_or(1)
-                    .min(8);
-                if let Some(paragraph) = open.last_mut() {
-                    paragraph.0.push_str(&" ".repeat(count));
-                }
+                let count = e.attribute("c").and_then(|c| c.parse::<usize>().ok());
+                open.push(&" ".repeat(count.unwrap_or(1).min(8)));
             }
-            "tab" | "line-break" => {
-                if let Some(paragraph) = open.last_mut() {
-                    paragraph.0.push(' ');
-                }
-            }
+            "tab" | "line-break" => open.push(" "),
             name if HIDDEN.contains(&name) => hidden += 1,
             _ => {}
         },
         Node::End(name) => match name.as_str() {
-            "p" | "h" => {
-                if let Some((text, level)) = open.pop() {
-                    match level {
-                        Some(0) => {
-                            builder.title(&text);
-                            builder.heading(1, &text);
-                        }
-                        Some(level) => builder.heading(level, &text),
-                        None => builder.paragraph(&text),
-                    }
-                }
-            }
+            "p" | "h" => open.close(&mut builder),
             name if HIDDEN.contains(&name) => hidden = hidden.saturating_sub(1),
             _ => {}
         },
-        Node::Text(text) => {
-            if hidden == 0 {
-                if let Some(paragraph) = open.last_mut() {
-                    paragraph.0.push_str(&text);
-                }
-            }
-        }
+        Node::Text(text) if hidden == 0 => open.push(&text),
+        Node::Text(_) => {}
     })?;
     Ok(builder.finish())
 }

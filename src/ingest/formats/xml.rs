@@ -8,7 +8,45 @@ use std::borrow::Cow;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 
+use super::super::source::SourceBuilder;
 use super::Unreadable;
+
+/// The paragraphs of office XML being read, innermost last (notes and text boxes nest
+/// paragraphs inside paragraphs), each with its text and heading level (0: the title).
+#[derive(Debug, Default)]
+pub(super) struct OpenParagraphs(Vec<(String, Option<u8>)>);
+
+impl OpenParagraphs {
+    pub(super) fn open(&mut self, level: Option<u8>) {
+        self.0.push((String::new(), level));
+    }
+
+    /// Makes the innermost paragraph a heading, unless it already is one.
+    pub(super) fn heading(&mut self, level: u8) {
+        if let Some(paragraph) = self.0.last_mut() {
+            paragraph.1 = paragraph.1.or(Some(level));
+        }
+    }
+
+    pub(super) fn push(&mut self, text: &str) {
+        if let Some(paragraph) = self.0.last_mut() {
+            paragraph.0.push_str(text);
+        }
+    }
+
+    /// Closes the innermost paragraph into `builder`: the title is also the first heading.
+    pub(super) fn close(&mut self, builder: &mut SourceBuilder) {
+        match self.0.pop() {
+            Some((text, Some(0))) => {
+                builder.title(&text);
+                builder.heading(1, &text);
+            }
+            Some((text, Some(level))) => builder.heading(level, &text),
+            Some((text, None)) => builder.paragraph(&text),
+            None => {}
+        }
+    }
+}
 
 /// One event of a document, in order. An empty element (`<w:br/>`) is a `Start` then an `End`.
 #[derive(Debug, PartialEq)]
