@@ -209,14 +209,15 @@ fn poquad_in_pdfs_retrieves_as_well_as_the_same_text_in_plain_files() {
         .iter()
         .map(|r| (r.id.as_str(), r.text.as_str()))
         .collect();
-    // The plain version: each file's articles, a title line and then one paragraph per line
-    // with blank lines between, as the PDFs hold them.
+    // The plain version: each file's articles as Markdown, the file's title and each
+    // article's title as headings (as the PDFs set them), one paragraph per line with blank
+    // lines between.
     let plain = tempfile::tempdir().unwrap();
     for (name, articles) in &groups {
-        let mut file = std::fs::File::create(plain.path().join(format!("{name}.txt"))).unwrap();
-        writeln!(file, "{}\n", articles[0].0).unwrap();
+        let mut file = std::fs::File::create(plain.path().join(format!("{name}.md"))).unwrap();
+        writeln!(file, "# {}\n", articles[0].0).unwrap();
         for (title, ids) in articles {
-            writeln!(file, "{title}\n").unwrap();
+            writeln!(file, "## {title}\n").unwrap();
             for id in ids {
                 writeln!(file, "{}\n", text_of[id.as_str()]).unwrap();
             }
