@@ -25,6 +25,9 @@ pub struct Index {
     vectors: Vectors,
 }
 
+/// Vector files up to this size are checked against their checksum whenever an index opens.
+pub const VERIFY_ON_OPEN_BYTES: u64 = 64 << 20;
+
 impl Index {
     /// Opens the index in `dir`. `Ok(None)` if nothing was ever published there (the caller
     /// then builds one); an error naming the file and the fix if it cannot be used.
@@ -81,12 +84,21 @@ impl Index {
             }
         }
         let passages = PassageDb::open(&passages_path, dims)?;
-        let vectors = Vectors::open(
-            &generation.join(layout::VECTORS),
-            dims,
-            &manifest.vectors,
-            manifest.windows,
-        )?;
+        // usearch trusts the file it maps: a damaged graph of the right size can crash a
+        // search. A vector file up to `VERIFY_ON_OPEN_BYTES` (tens of thousands of passages)
+        // is checked against its checksum first, which takes milliseconds.
+        let vectors_path = generation.join(layout::VECTORS);
+        if let Some(expected) = manifest.files.get(layout::VECTORS) {
+            if expected.bytes <= VERIFY_ON_OPEN_BYTES
+                && super::builder::check(&vectors_path)?.sha256 != expected.sha256
+            {
+                return Err(Error::Corrupt {
+                    path: vectors_path,
+                    reason: "its contents differ from the checksum in the manifest".into(),
+                });
+            }
+        }
+        let vectors = Vectors::open(&vectors_path, dims, &manifest.vectors, manifest.windows)?;
         Ok(Index {
             dir: dir.to_path_buf(),
             generation,
