@@ -22,7 +22,9 @@ pub struct Index {
     generation: PathBuf,
     manifest: Manifest,
     passages: PassageDb,
-    vectors: Vectors,
+    /// `Err` with the file's path when its checksum did not match on opening: the index
+    /// still opens (for `status` and `verify`), but no search maps a damaged graph.
+    vectors: Result<Vectors, PathBuf>,
 }
 
 /// Vector files up to this size are checked against their checksum whenever an index opens.
@@ -86,19 +88,24 @@ impl Index {
         let passages = PassageDb::open(&passages_path, dims)?;
         // usearch trusts the file it maps: a damaged graph of the right size can crash a
         // search. A vector file up to `VERIFY_ON_OPEN_BYTES` (tens of thousands of passages)
-        // is checked against its checksum first, which takes milliseconds.
+        // is checked against its checksum first, which takes milliseconds; a damaged one is
+        // never mapped, and searching it is an error.
         let vectors_path = generation.join(layout::VECTORS);
-        if let Some(expected) = manifest.files.get(layout::VECTORS) {
-            if expected.bytes <= VERIFY_ON_OPEN_BYTES
-                && super::builder::check(&vectors_path)?.sha256 != expected.sha256
-            {
-                return Err(Error::Corrupt {
-                    path: vectors_path,
-                    reason: "its contents differ from the checksum in the manifest".into(),
-                });
+        let damaged = match manifest.files.get(layout::VECTORS) {
+            Some(expected) if expected.bytes <= VERIFY_ON_OPEN_BYTES => {
+                super::builder::check(&vectors_path)?.sha256 != expected.sha256
             }
-        }
-        let vectors = Vectors::open(&vectors_path, dims, &manifest.vectors, manifest.windows)?;
+            _ => false,
+        };
+        let vectors = match damaged {
+            true => Err(vectors_path),
+            false => Ok(Vectors::open(
+                &vectors_path,
+                dims,
+                &manifest.vectors,
+                manifest.windows,
+            )?),
+        };
         Ok(Index {
             dir: dir.to_path_buf(),
             generation,
@@ -152,7 +159,11 @@ impl Index {
         let only = only_docs
             .map(|docs| self.passages.document_windows(docs).map(KeyRanges::new))
             .transpose()?;
-        let windows = only.as_ref().map_or(self.vectors.len(), KeyRanges::len);
+        let vectors = self.vectors.as_ref().map_err(|path| Error::Corrupt {
+            path: path.clone(),
+            reason: "its contents differ from the checksum in the manifest".into(),
+        })?;
+        let windows = only.as_ref().map_or(vectors.len(), KeyRanges::len);
         if k == 0 || windows == 0 {
             return Ok(Vec::new());
         }
@@ -160,7 +171,7 @@ impl Index {
         // k distinct passages; when one passage's windows crowd the list, ask for more.
         let mut wanted = windows.min(k.saturating_mul(4).saturating_add(16));
         loop {
-            let nearest = self.vectors.search(query, wanted, only.as_ref())?;
+            let nearest = vectors.search(query, wanted, only.as_ref())?;
             let best = self.best_per_passage(&nearest, k)?;
             if best.len() >= k || wanted >= windows {
                 return Ok(best);
@@ -515,7 +526,7 @@ mod tests {
 
         // The graph is approximate (a node can be missed), so only what does not depend
         // on which nodes it reaches is checked.
-        index.vectors.set_exact_max_work(0);
+        index.vectors.as_mut().unwrap().set_exact_max_work(0);
         for only in [None, Some(&only[..])] {
             let found = index.search(&query, 3, only).unwrap();
             let ids: HashSet<u64> = found.iter().map(|m| m.id).collect();
@@ -564,9 +575,13 @@ mod tests {
             let scores: Vec<f32> = expected.iter().map(|m| m.score).collect();
             assert_scores(&found, &scores);
 
-            index.vectors.set_exact_max_work(0);
+            index.vectors.as_mut().unwrap().set_exact_max_work(0);
             let found = index.search(&query, 5, Some(&only)).unwrap();
-            index.vectors.set_exact_max_work(usize::MAX);
+            index
+                .vectors
+                .as_mut()
+                .unwrap()
+                .set_exact_max_work(usize::MAX);
             assert_eq!(found.len(), 5);
             assert!(found.iter().all(|m| allowed.contains(&m.id)), "{found:?}");
             let want = ids_and_windows(&expected);
