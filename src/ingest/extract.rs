@@ -16,7 +16,12 @@ pub struct Loaded {
     pub raw: Vec<u8>,
     /// Lowercase hex SHA-256 of the raw file bytes.
     pub sha256: String,
-    pub bytes: u64,
+}
+
+impl Loaded {
+    pub fn bytes(&self) -> u64 {
+        self.raw.len() as u64
+    }
 }
 
 /// Reads the bytes of `path`.
@@ -27,7 +32,6 @@ pub fn load(path: &Path) -> Result<Loaded, Error> {
     })?;
     Ok(Loaded {
         sha256: sha256_hex(&raw),
-        bytes: raw.len() as u64,
         raw,
     })
 }
@@ -48,7 +52,7 @@ mod tests {
         let path = dir.path().join("a.txt");
         fs::write(&path, "abc").unwrap();
         let loaded = load(&path).unwrap();
-        assert_eq!(loaded.bytes, 3);
+        assert_eq!(loaded.bytes(), 3);
         assert_eq!(
             loaded.sha256,
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
@@ -72,7 +76,7 @@ mod tests {
         fn any_bytes_read_and_chunk_without_panic(
             raw in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..3000),
         ) {
-            let loaded = Loaded { sha256: sha256_hex(&raw), bytes: raw.len() as u64, raw };
+            let loaded = Loaded { sha256: sha256_hex(&raw), raw };
             if let Ok(source) = extract(&loaded, Path::new("any.txt"), &mut |_, _| {}) {
                 let lines = source.text.split('\n').count() as u32;
                 let count = |t: &str| t.chars().count() / 4 + 3;

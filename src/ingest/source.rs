@@ -126,7 +126,6 @@ pub struct SourceBuilder {
     headings: Vec<(u8, String)>,
     page: Option<u32>,
     section: Option<u32>,
-    lines: usize,
     last_blank: bool,
     /// The last line written, if it is a heading.
     last_heading: Option<String>,
@@ -146,7 +145,6 @@ impl SourceBuilder {
             headings: Vec::new(),
             page: None,
             section: None,
-            lines: 0,
             last_blank: false,
             last_heading: None,
         }
@@ -202,7 +200,7 @@ impl SourceBuilder {
 
     /// Ends the current paragraph.
     pub fn blank(&mut self) {
-        if self.lines > 0 && !self.last_blank {
+        if !self.source.places.is_empty() && !self.last_blank {
             self.line("", false);
         }
     }
@@ -250,7 +248,7 @@ impl SourceBuilder {
     }
 
     fn line(&mut self, text: &str, heading: bool) {
-        if self.lines > 0 {
+        if !self.source.places.is_empty() {
             self.source.text.push('\n');
         }
         // A line break inside a line would shift every later line's place.
@@ -260,7 +258,6 @@ impl SourceBuilder {
             section: self.section,
             heading,
         });
-        self.lines += 1;
         self.last_blank = text.is_empty();
         if !text.is_empty() {
             self.last_heading = heading.then(|| text.to_string());

@@ -350,8 +350,8 @@ fn read_files(
         gathered.new.push(Document {
             info: DocumentInfo {
                 path: key,
+                bytes: loaded.bytes(),
                 sha256: loaded.sha256,
-                bytes: loaded.bytes,
                 modified: ingest::modified_time(path),
                 passages: passages.len(),
                 format: Some(source.format.name().to_string()),

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use super::super::source::{Format, Source, SourceBuilder};
 use super::archive::Archive;
-use super::xml::{self, Node, OpenParagraphs};
+use super::xml::{self, element_text, Node, OpenParagraphs};
 use super::Unreadable;
 
 pub(super) fn read(raw: &[u8]) -> Result<Source, Unreadable> {
@@ -79,34 +79,6 @@ fn heading_styles(styles: &[u8]) -> Result<HashMap<String, u8>, Unreadable> {
         _ => {}
     })?;
     Ok(levels)
-}
-
-/// The text of the first element called `name` in `xml`, if it has any.
-pub(super) fn element_text(
-    xml: &[u8],
-    what: &str,
-    name: &str,
-) -> Result<Option<String>, Unreadable> {
-    let mut depth = 0usize;
-    let mut found: Option<String> = None;
-    let mut done = false;
-    xml::walk(xml, what, &mut |node| match node {
-        Node::Start(e) if !done && e.name == name => {
-            depth += 1;
-            found.get_or_insert_with(String::new);
-        }
-        Node::End(n) if depth > 0 && n == name => {
-            depth -= 1;
-            done = depth == 0;
-        }
-        Node::Text(t) if depth > 0 => {
-            if let Some(found) = found.as_mut() {
-                found.push_str(&t);
-            }
-        }
-        _ => {}
-    })?;
-    Ok(found.filter(|t| !t.trim().is_empty()))
 }
 
 #[cfg(test)]

@@ -6,9 +6,8 @@ use std::collections::HashMap;
 
 use super::super::source::{Format, Source, SourceBuilder};
 use super::archive::Archive;
-use super::docx::element_text;
 use super::html;
-use super::xml::{self, Node};
+use super::xml::{self, element_text, Node};
 use super::Unreadable;
 
 pub(super) fn read(raw: &[u8]) -> Result<Source, Unreadable> {

@@ -5,8 +5,7 @@
 
 use super::super::source::{Format, Source, SourceBuilder};
 use super::archive::Archive;
-use super::docx::element_text;
-use super::xml::{self, Node, OpenParagraphs};
+use super::xml::{self, element_text, Node, OpenParagraphs};
 use super::Unreadable;
 
 /// Elements whose text is not running document text.

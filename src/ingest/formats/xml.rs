@@ -120,6 +120,34 @@ pub(super) fn walk(
     }
 }
 
+/// The text of the first element called `name` in `xml`, if it has any.
+pub(super) fn element_text(
+    xml: &[u8],
+    what: &str,
+    name: &str,
+) -> Result<Option<String>, Unreadable> {
+    let mut depth = 0usize;
+    let mut found: Option<String> = None;
+    let mut done = false;
+    walk(xml, what, &mut |node| match node {
+        Node::Start(e) if !done && e.name == name => {
+            depth += 1;
+            found.get_or_insert_with(String::new);
+        }
+        Node::End(n) if depth > 0 && n == name => {
+            depth -= 1;
+            done = depth == 0;
+        }
+        Node::Text(t) if depth > 0 => {
+            if let Some(found) = found.as_mut() {
+                found.push_str(&t);
+            }
+        }
+        _ => {}
+    })?;
+    Ok(found.filter(|t| !t.trim().is_empty()))
+}
+
 fn predefined(name: &str) -> Option<&'static str> {
     Some(match name {
         "amp" => "&",
