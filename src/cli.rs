@@ -80,6 +80,15 @@ pub enum Command {
     Status,
     /// List the embedding models and where each is found, or fetch one.
     Models(ModelsArgs),
+    /// Answer over HTTP: a JSON API (/api/), a search page (/) and MCP (/mcp), with the
+    /// model and index loaded once; follows new index generations as they are published.
+    Serve(ServeArgs),
+    /// Speak MCP (Model Context Protocol) on stdin and stdout, for editors and assistants
+    /// that launch their tools: search, related, show, status.
+    Mcp,
+    /// Keep the index up to date: re-index files that change, appear or disappear under the
+    /// indexed folders, once they have stopped changing.
+    Watch(WatchArgs),
     /// Measure embedding throughput, query latency, cold start and memory.
     Bench(BenchArgs),
     /// Measure retrieval quality on a BEIR-style folder (corpus.jsonl, queries.jsonl, qrels.tsv).
@@ -153,6 +162,58 @@ pub struct RelatedArgs {
     /// Ranking: dense (embeddings), lexical (keywords) or hybrid (both).
     #[arg(long, value_enum, default_value_t = Mode::DEFAULT)]
     pub mode: Mode,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on. Anything but a loopback address (127.0.0.1, ::1) needs --token.
+    #[arg(long, default_value = "127.0.0.1", value_name = "IP")]
+    pub host: std::net::IpAddr,
+
+    /// Port to listen on (0: any free port, printed on stderr).
+    #[arg(long, default_value_t = 8765)]
+    pub port: u16,
+
+    /// A secret every API and MCP request must send as `Authorization: Bearer SECRET`
+    /// (the page asks for it).
+    #[arg(
+        long,
+        env = "AKAPIT_TOKEN",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+
+    /// A host name clients may use to reach the server (repeatable), besides localhost and
+    /// IP addresses; other names in the Host header are refused (DNS rebinding).
+    #[arg(long = "allow-host", value_name = "NAME")]
+    pub allow_hosts: Vec<String>,
+
+    /// Also re-index files that change under the indexed folders (as `akapit watch`).
+    #[arg(long)]
+    pub watch: bool,
+
+    #[command(flatten)]
+    pub watching: WatchArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// How often the indexed folders are looked at, in seconds.
+    #[arg(long = "watch-every", default_value_t = 2.0, value_name = "SECONDS", value_parser = positive_seconds)]
+    pub every: f64,
+
+    /// How long a changed file must stay unchanged before it is indexed, in seconds (a file
+    /// still being written is not indexed half-written).
+    #[arg(long = "settle", default_value_t = 1.0, value_name = "SECONDS", value_parser = positive_seconds)]
+    pub settle: f64,
+}
+
+fn positive_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s.is_finite() && s > 0.0 && s <= 3600.0 => Ok(s),
+        _ => Err(format!("{text} is not a number of seconds from 0 to 3600")),
+    }
 }
 
 #[derive(Debug, Args)]

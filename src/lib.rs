@@ -9,6 +9,7 @@
 
 #![deny(unsafe_code)]
 
+pub mod answer;
 pub mod checksum;
 pub mod cli;
 pub mod commands;
@@ -20,6 +21,7 @@ pub mod models;
 pub mod output;
 pub mod pipeline;
 pub mod search;
+pub mod serve;
 pub mod store;
 pub mod text;
 pub mod ui;

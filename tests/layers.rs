@@ -362,7 +362,7 @@ fn the_checker_sees_imports_and_circles() {
     );
     let references = references(&src().join("commands/ask.rs"));
     assert!(
-        references.iter().any(|p| p[0] == "search"),
+        references.iter().any(|p| p[0] == "answer"),
         "{references:?}"
     );
 }

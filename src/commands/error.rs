@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use super::DEFAULT_CORPUS;
-use crate::{embed, eval, ingest, models, pipeline, search, store};
+use crate::{answer, embed, eval, ingest, models, pipeline, search, serve, store};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -23,16 +23,10 @@ pub enum Error {
     Search(#[from] search::Error),
     #[error(transparent)]
     Eval(#[from] eval::Error),
-    /// Documents named on the command line that the index does not hold.
-    #[error("{flag} {source}; `akapit status` lists the indexed documents")]
-    Documents {
-        flag: &'static str,
-        source: search::Error,
-    },
-    #[error("the question is empty")]
-    EmptyQuestion,
-    #[error("the text is empty; give --text with some words, or --doc PATH --paragraph N")]
-    EmptyText,
+    #[error(transparent)]
+    Answer(#[from] answer::Error),
+    #[error(transparent)]
+    Serve(#[from] serve::Error),
     /// `command` is the `akapit index` that builds it.
     #[error("there is no index in {} yet; run `{command}` (or `akapit ask \"...\"` in a folder with {DEFAULT_CORPUS}/, which builds one from it)", dir.display())]
     NoIndex { dir: PathBuf, command: String },
@@ -42,18 +36,10 @@ pub enum Error {
     NoPaths { command: String },
     #[error("the index in {} disappeared while akapit was using it", dir.display())]
     Vanished { dir: PathBuf },
-    #[error("{doc} has no paragraph {paragraph} (it has paragraphs 1–{count})")]
-    NoParagraph {
-        doc: String,
-        paragraph: u32,
-        count: usize,
-    },
     #[error(
         "the index holds {dims}-dimensional vectors, which this akapit cannot make ({source})"
     )]
     IndexDims { dims: usize, source: models::Error },
-    #[error("{reason}; this index was built by another akapit version")]
-    Analyzer { reason: String },
     #[error("{}: no query has judgements in qrels.tsv", dir.display())]
     NoJudgedQueries { dir: PathBuf },
     #[error("{what} failed during the benchmark: {detail}")]
@@ -69,28 +55,14 @@ pub enum Error {
 }
 
 impl Error {
-    /// A search error, with the flag that named the documents when it is about them.
-    pub fn documents(flag: &'static str) -> impl FnOnce(search::Error) -> Error {
-        move |source| {
-            if source.is_about_documents() {
-                Error::Documents { flag, source }
-            } else {
-                Error::Search(source)
-            }
-        }
-    }
-
     /// Whether the index on disk is at fault and only building it again helps.
     pub fn needs_rebuild(&self) -> bool {
         let store = match self {
-            Error::IndexDims { .. } | Error::Analyzer { .. } => return true,
+            Error::IndexDims { .. } => return true,
+            Error::Answer(e) => return e.needs_rebuild(),
             Error::Store(e) => e,
             Error::Pipeline(pipeline::Error::Store(e)) => e,
             Error::Search(search::Error::Store(e)) => e,
-            Error::Documents {
-                source: search::Error::Store(e),
-                ..
-            } => e,
             _ => return false,
         };
         store.needs_rebuild()

@@ -11,8 +11,10 @@ mod extract;
 mod index;
 mod models;
 mod related;
+mod serve;
 mod show;
 mod status;
+mod watch;
 
 use std::path::{Path, PathBuf};
 
@@ -22,7 +24,6 @@ use crate::ingest::{self, display_path};
 use crate::models::{registry, Located, Resolver};
 use crate::pipeline::freshness;
 use crate::store::{Index, Manifest, ModelInfo};
-use crate::text::Analyzer;
 use crate::ui::Ui;
 
 pub use error::{Error, Outcome, Result, ERROR_EXIT};
@@ -40,6 +41,9 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Extract(args) => extract::run(&ctx, args),
         Command::Status => status::run(&ctx),
         Command::Models(args) => models::run(&ctx, args),
+        Command::Serve(args) => serve::run(&ctx, args),
+        Command::Mcp => serve::mcp(&ctx),
+        Command::Watch(args) => watch::run(&ctx, args),
         Command::Bench(args) => bench::run(&ctx, args),
         Command::Eval(args) => eval::run(&ctx, args),
     };
@@ -53,6 +57,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
 }
 
 /// Settings shared by every command.
+#[derive(Clone)]
 pub struct Context {
     pub index_dir: PathBuf,
     pub json: bool,
@@ -147,14 +152,6 @@ impl Context {
             text[..cut].chars().count()
         ));
         text[..cut].trim_end()
-    }
-
-    /// The keyword analyzer an index was built with (questions must be analysed alike).
-    pub fn analyzer_of(manifest: &Manifest) -> Result<Analyzer> {
-        manifest
-            .analyzer
-            .parse()
-            .map_err(|reason| Error::Analyzer { reason })
     }
 
     /// The model an index was built with, checked to be the very same weights. A command

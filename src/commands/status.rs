@@ -2,48 +2,10 @@
 //! skipped and why, and whether the index's files are intact (checked against the
 //! checksums in the manifest, and by SQLite's quick check).
 
-use serde::Serialize;
-
 use super::{print_json, print_text, Context, Error, Outcome, Result};
+use crate::answer;
 use crate::ingest::{self, display_path};
-use crate::pipeline::freshness;
-
-#[derive(Serialize)]
-struct StatusJson {
-    index: String,
-    format_version: u32,
-    built_at: String,
-    model: crate::store::ModelInfo,
-    chunker_version: u32,
-    roots: Vec<String>,
-    documents: Vec<DocumentJson>,
-    passages: usize,
-    size_bytes: u64,
-    stale: Vec<StaleJson>,
-    skipped: Vec<SkippedJson>,
-    /// `null` when every file matches its checksum, else what is damaged.
-    damage: Option<String>,
-}
-
-#[derive(Serialize)]
-struct DocumentJson {
-    path: String,
-    passages: usize,
-    bytes: u64,
-    sha256: String,
-}
-
-#[derive(Serialize)]
-struct StaleJson {
-    path: String,
-    change: &'static str,
-}
-
-#[derive(Serialize)]
-struct SkippedJson {
-    path: String,
-    reason: String,
-}
+use crate::output::json::StatusJson;
 
 pub fn run(ctx: &Context) -> Result<Outcome> {
     let index = ctx.open_index()?.ok_or_else(|| Error::NoIndex {
@@ -51,46 +13,14 @@ pub fn run(ctx: &Context) -> Result<Outcome> {
         command: ctx.index_command("PATH..."),
     })?;
     let m = index.manifest();
-    let stale = freshness::stale_and_new(m);
-    let size = index.size_on_disk()?;
-    let damage = index.verify().err();
+    let status = answer::status(&index, true)?;
+    let (stale, size, damage) = (&status.stale, status.size_bytes, &status.damage);
     if ctx.json {
-        print_json(&StatusJson {
-            index: ingest::to_text(&ctx.index_dir),
-            format_version: m.format_version,
-            built_at: m.built_at.clone(),
-            model: m.model.clone(),
-            chunker_version: m.chunker_version,
-            roots: m.roots.iter().map(|r| ingest::relative(r)).collect(),
-            documents: m
-                .documents
-                .iter()
-                .map(|d| DocumentJson {
-                    path: ingest::relative(&d.path),
-                    passages: d.passages,
-                    bytes: d.bytes,
-                    sha256: d.sha256.clone(),
-                })
-                .collect(),
-            passages: m.passages,
-            size_bytes: size,
-            stale: stale
-                .iter()
-                .map(|s| StaleJson {
-                    path: ingest::relative(&s.path),
-                    change: s.change.as_str(),
-                })
-                .collect(),
-            skipped: m
-                .skipped
-                .iter()
-                .map(|s| SkippedJson {
-                    path: ingest::relative(&s.path),
-                    reason: s.reason.clone(),
-                })
-                .collect(),
-            damage: damage.as_ref().map(|e| e.to_string()),
-        })?;
+        print_json(&StatusJson::new(
+            ingest::to_text(&ctx.index_dir),
+            m,
+            &status,
+        ))?;
     } else {
         let mut text = format!(
             "index:      {} (format {}, built {})\nmodel:      {} ({}, {} dims, weights sha256 {}…)\ncontents:   {} documents, {} passages, {:.1} MB on disk\nfolders:    {}\n",
@@ -128,7 +58,7 @@ pub fn run(ctx: &Context) -> Result<Outcome> {
                 stale.len(),
                 ctx.index_command("")
             ));
-            for s in &stale {
+            for s in stale {
                 text.push_str(&format!(
                     "  {:<8} {}\n",
                     s.change.as_str(),
@@ -146,7 +76,7 @@ pub fn run(ctx: &Context) -> Result<Outcome> {
         text.push_str(&format!("health:     {health}\n"));
         print_text(&text)?;
     }
-    match damage {
+    match status.damage {
         Some(e) => Err(e.into()),
         None => Ok(Outcome::from_count(m.documents.len())),
     }

@@ -33,6 +33,12 @@ pub enum Error {
     Spec(#[from] crate::models::Error),
     #[error("the model's forward pass failed: {0}")]
     Forward(#[from] candle_core::Error),
+    /// A shared model's queue is full or gone (a server under more load than it takes).
+    #[error("the model is busy: {0}; try again in a moment")]
+    Busy(String),
+    /// A shared model failed on the texts it was handed (the message of the failure).
+    #[error("embedding failed: {0}")]
+    Failed(String),
 }
 
 impl Error {

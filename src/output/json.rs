@@ -5,9 +5,11 @@ use serde::Serialize;
 
 use std::ops::Range;
 
+use crate::answer::{self, Answer, Shown, Status};
 use crate::ingest;
-use crate::search::{Hit, Mode};
-use crate::store::StoredPassage;
+use crate::search::related::Source;
+use crate::search::{round4, Hit, Mode};
+use crate::store::{Manifest, ModelInfo, StoredPassage};
 use crate::text::{char_offsets, sanitize};
 
 #[derive(Debug, Serialize)]
@@ -84,6 +86,17 @@ pub struct AskJson {
     pub results: Vec<HitJson>,
 }
 
+impl AskJson {
+    pub fn new(ask: &answer::Ask, manifest: &Manifest, answer: &Answer) -> Self {
+        AskJson {
+            query: ask.question.trim().to_string(),
+            model: manifest.model.name.clone(),
+            mode: ask.mode,
+            results: hits(&answer.hits, &answer.highlights),
+        }
+    }
+}
+
 /// `related --json`: `source` is the passage (or text) the results relate to.
 #[derive(Debug, Serialize)]
 pub struct RelatedJson {
@@ -92,6 +105,22 @@ pub struct RelatedJson {
     pub model: String,
     pub mode: Mode,
     pub results: Vec<HitJson>,
+}
+
+impl RelatedJson {
+    pub fn new(source: &Source, manifest: &Manifest, mode: Mode, found: &[Hit]) -> Self {
+        let (query, source) = match source {
+            Source::Passage(p) => (p.text.clone(), Some(PassageJson::from(p))),
+            Source::Text(t) => (t.clone(), None),
+        };
+        RelatedJson {
+            query,
+            source,
+            model: manifest.model.name.clone(),
+            mode,
+            results: hits(found, &vec![None; found.len()]),
+        }
+    }
 }
 
 /// One passage of `show --json`; `target` marks the passage (or page) asked for.
@@ -113,15 +142,110 @@ pub struct ShowJson {
     pub passages: Vec<ShownJson>,
 }
 
+impl ShowJson {
+    pub fn new(shown: &Shown) -> Self {
+        ShowJson {
+            doc: ingest::relative(&shown.doc),
+            title: shown.title.clone(),
+            format: shown.format.clone(),
+            count: shown.passages.len(),
+            passages: shown
+                .shown
+                .iter()
+                .map(|&(i, target)| ShownJson {
+                    passage: PassageJson::from(&shown.passages[i]),
+                    target,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// `status --json`.
+#[derive(Debug, Serialize)]
+pub struct StatusJson {
+    pub index: String,
+    pub format_version: u32,
+    pub built_at: String,
+    pub model: ModelInfo,
+    pub chunker_version: u32,
+    pub roots: Vec<String>,
+    pub documents: Vec<DocumentJson>,
+    pub passages: usize,
+    pub size_bytes: u64,
+    pub stale: Vec<StaleJson>,
+    pub skipped: Vec<SkippedJson>,
+    /// `null` when every file matches its checksum, else what is damaged.
+    pub damage: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DocumentJson {
+    pub path: String,
+    pub passages: usize,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StaleJson {
+    pub path: String,
+    pub change: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SkippedJson {
+    pub path: String,
+    pub reason: String,
+}
+
+impl StatusJson {
+    /// `index` is the index folder as the asker named it.
+    pub fn new(index: String, m: &Manifest, status: &Status) -> Self {
+        StatusJson {
+            index,
+            format_version: m.format_version,
+            built_at: m.built_at.clone(),
+            model: m.model.clone(),
+            chunker_version: m.chunker_version,
+            roots: m.roots.iter().map(|r| ingest::relative(r)).collect(),
+            documents: m
+                .documents
+                .iter()
+                .map(|d| DocumentJson {
+                    path: ingest::relative(&d.path),
+                    passages: d.passages,
+                    bytes: d.bytes,
+                    sha256: d.sha256.clone(),
+                })
+                .collect(),
+            passages: m.passages,
+            size_bytes: status.size_bytes,
+            stale: status
+                .stale
+                .iter()
+                .map(|s| StaleJson {
+                    path: ingest::relative(&s.path),
+                    change: s.change.as_str(),
+                })
+                .collect(),
+            skipped: m
+                .skipped
+                .iter()
+                .map(|s| SkippedJson {
+                    path: ingest::relative(&s.path),
+                    reason: s.reason.clone(),
+                })
+                .collect(),
+            damage: status.damage.as_ref().map(|e| e.to_string()),
+        }
+    }
+}
+
 /// Each hit with its highlight, if any (`highlights[i]` belongs to `hits[i]`).
 pub fn hits(hits: &[Hit], highlights: &[Option<Range<usize>>]) -> Vec<HitJson> {
     hits.iter()
         .zip(highlights)
         .map(|(hit, span)| HitJson::new(hit, span.as_ref()))
         .collect()
-}
-
-/// A score as `--json` prints it: four decimals.
-pub fn round4(x: f32) -> f32 {
-    (x * 10_000.0).round() / 10_000.0
 }

@@ -75,6 +75,11 @@ impl Query {
     }
 }
 
+/// A score as it is printed (and compared with `--min-score`): four decimals.
+pub fn round4(x: f32) -> f32 {
+    (x * 10_000.0).round() / 10_000.0
+}
+
 /// A passage's place in a ranking.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ranked {

@@ -56,7 +56,9 @@ impl Index {
         }
     }
 
-    fn open_generation(dir: &Path, manifest: Manifest) -> Result<Index, Error> {
+    /// Opens the generation `manifest` names, and no other: a server keeps several readers
+    /// of one generation, which must not mix with a newer one published meanwhile.
+    pub fn open_generation(dir: &Path, manifest: Manifest) -> Result<Index, Error> {
         let generation = dir.join(&manifest.generation);
         if !generation.is_dir() {
             return Err(Error::Corrupt {

@@ -21,6 +21,7 @@ use serde::Serialize;
 pub use builder::Builder;
 pub use error::Error;
 pub use index::Index;
+pub use layout::MANIFEST as MANIFEST_FILE;
 pub use manifest::{
     DocumentInfo, FileCheck, Hints, Manifest, Metric, ModelInfo, Scalar, SkippedFile, VectorOptions,
 };

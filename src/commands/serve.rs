@@ -1,0 +1,52 @@
+//! `akapit serve` and `akapit mcp`: the server over the index folder, with the model an
+//! index was built with loaded when a generation first needs it (and again only if a
+//! rebuild changes the model). `serve --watch` also runs `watch` beside it.
+
+use std::thread;
+
+use super::{watch, Context, Error, Outcome, Result};
+use crate::cli::ServeArgs;
+use crate::ingest;
+use crate::serve::{self, Live, ModelLoader, Options, Service};
+
+pub fn run(ctx: &Context, args: ServeArgs) -> Result<Outcome> {
+    let service = service(ctx);
+    if args.watch {
+        let (ctx, watching) = (ctx.clone(), args.watching);
+        thread::Builder::new()
+            .name("akapit-watch".into())
+            .spawn(move || {
+                if let Err(e) = watch::follow(&ctx, &watching) {
+                    ctx.ui.warn(format!("watching stopped: {e}"));
+                }
+            })
+            .map_err(Error::io("<watch thread>"))?;
+    }
+    let options = Options {
+        host: args.host,
+        port: args.port,
+        token: args.token.filter(|t| !t.is_empty()),
+        allow_hosts: args.allow_hosts,
+    };
+    serve::http(service, ingest::to_text(&ctx.index_dir), options, ctx.ui)?;
+    Ok(Outcome::Found)
+}
+
+pub fn mcp(ctx: &Context) -> Result<Outcome> {
+    serve::stdio(service(ctx), ingest::to_text(&ctx.index_dir), ctx.ui)?;
+    Ok(Outcome::Found)
+}
+
+fn service(ctx: &Context) -> Service {
+    let models = ctx.clone();
+    let loader: ModelLoader =
+        Box::new(move |manifest| models.model_for(manifest).map_err(|e| e.to_string()));
+    Service {
+        live: Live::new(ctx.index_dir.clone(), loader),
+        no_index: Error::NoIndex {
+            dir: ctx.index_dir.clone(),
+            command: ctx.index_command("PATH..."),
+        }
+        .to_string(),
+    }
+}
