@@ -225,7 +225,11 @@ pub fn search(generation: &Generation, params: &Params) -> Result<AskJson> {
     ) {
         (Some(q), None) | (None, Some(q)) => q,
         (Some(_), Some(_)) => return Err(Failure::bad_request("give q or query, not both")),
-        (None, None) => return Err(Failure::bad_request("q is missing: the question to ask")),
+        (None, None) => {
+            return Err(Failure::bad_request(
+                "q is missing: the question to ask (query, for MCP)",
+            ))
+        }
     };
     let within = params.all("in");
     if within.len() > MAX_PATTERNS {
