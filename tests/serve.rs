@@ -681,8 +681,8 @@ fn watch_indexes_a_file_once_it_is_written_whole() {
     assert!(server.log().contains("re-indexing"), "{}", server.log());
 }
 
-/// The clients' folders, from `tests/clients/setup.sh`: python, node folder, chromium.
-fn clients() -> (String, String, String) {
+/// The clients, from `tests/clients/setup.sh`: python, node, node's folder, chromium.
+fn clients() -> [String; 4] {
     let root = common::repo_root();
     let out = Command::new("bash")
         .arg(root.join("tests/clients/setup.sh"))
@@ -690,17 +690,17 @@ fn clients() -> (String, String, String) {
         .unwrap();
     assert!(
         out.status.success(),
-        "the client tests need Python 3 with venv, Node.js 20+ with npm and Debian's chromium: {}",
+        "the client tests need Python 3 with venv and pip, and Debian's chromium: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     let text = String::from_utf8(out.stdout).unwrap();
-    let lines: Vec<&str> = text.lines().collect();
-    (lines[0].into(), lines[1].into(), lines[2].into())
+    let lines: Vec<String> = text.lines().map(str::to_string).collect();
+    lines.try_into().expect("four lines from setup.sh")
 }
 
 #[test]
 fn official_mcp_client_and_a_real_browser() {
-    let (python, node_dir, chromium) = clients();
+    let [python, node, node_dir, chromium] = clients();
     let root = common::repo_root();
     let project = indexed_project();
     let server = Server::start(&project, &[]);
@@ -726,7 +726,7 @@ fn official_mcp_client_and_a_real_browser() {
     let script = std::path::Path::new(&node_dir).join("page_test.mjs");
     std::fs::copy(root.join("tests/clients/page_test.mjs"), &script).unwrap();
     let screenshot = std::path::Path::new(&node_dir).join("serve-page.png");
-    let page = Command::new("node")
+    let page = Command::new(&node)
         .arg(&script)
         .arg(format!("http://{}/", server.host()))
         .arg(&screenshot)

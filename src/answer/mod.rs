@@ -46,17 +46,21 @@ pub struct Answer {
     pub highlights: Vec<Option<Range<usize>>>,
 }
 
-/// The passages that answer `ask`, best first, with their highlights.
-pub fn ask(
-    index: &Index,
-    embedder: Option<&dyn Embedder>,
-    ask: &Ask,
-    names: Names,
-) -> Result<Answer> {
+/// The question of `ask` prepared for searching: its vector (unless keyword-only) and its
+/// terms, analysed as the index's passages were. Needs the model but no reader of the index,
+/// so that a server does not hold a reader while a question waits for the model.
+pub fn question(manifest: &Manifest, embedder: Option<&dyn Embedder>, ask: &Ask) -> Result<Query> {
     let question = ask.question.trim();
     if question.is_empty() {
         return Err(Error::EmptyQuestion);
     }
+    let embedder = embedder.filter(|_| ask.mode.needs_model());
+    Ok(Query::new(question, embedder, analyzer_of(manifest)?)?)
+}
+
+/// The passages that answer `ask` (prepared by `question`), best first, with their
+/// highlights.
+pub fn ask(index: &Index, query: &Query, ask: &Ask, names: Names) -> Result<Answer> {
     let analyzer = analyzer_of(index.manifest())?;
     let only = match ask.within.is_empty() {
         true => None,
@@ -65,11 +69,9 @@ pub fn ask(
                 .map_err(Error::documents(names.within()))?,
         ),
     };
-    let embedder = embedder.filter(|_| ask.mode.needs_model());
-    let query = Query::new(question, embedder, analyzer)?;
     let mut ranked = search::rank(
         index,
-        &query,
+        query,
         ask.mode,
         Fusion::DEFAULT,
         ask.k,
@@ -82,7 +84,7 @@ pub fn ask(
     let hits = search::hits(index, ranked)?;
     let highlights = hits
         .iter()
-        .map(|hit| highlight(index, &query, analyzer, hit).map(Some))
+        .map(|hit| highlight(index, query, analyzer, hit).map(Some))
         .collect::<search::Result<Vec<_>>>()?;
     Ok(Answer { hits, highlights })
 }

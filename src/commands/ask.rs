@@ -26,12 +26,8 @@ pub fn run(ctx: &Context, args: AskArgs) -> Result<Outcome> {
         within: args.within,
         min_score: args.min_score,
     };
-    let found = answer::ask(
-        &index,
-        model.map(|m| m as &dyn Embedder),
-        &request,
-        Names::Cli,
-    )?;
+    let query = answer::question(manifest, model.map(|m| m as &dyn Embedder), &request)?;
+    let found = answer::ask(&index, &query, &request, Names::Cli)?;
     if ctx.json {
         print_json(&json::AskJson::new(&request, manifest, &found))?;
     } else if found.hits.is_empty() {

@@ -22,6 +22,9 @@ use super::service::{self, Params, Service};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::StreamableHttpService;
 
+/// The response header naming the index generation that answered.
+pub const GENERATION_HEADER: &str = "x-akapit-generation";
+
 /// Request bodies larger than this are refused (a related text is 20,000 characters at most).
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 
@@ -182,8 +185,19 @@ where
         Err(refused) => return failure(&refused),
     };
     let label = app.label.clone();
-    match app.service.run(move |g| work(g, &params, label)).await {
-        Ok(value) => json(StatusCode::OK, &value),
+    let answered = app
+        .service
+        .run(move |g| Ok((work(g, &params, label)?, g.manifest.generation.clone())))
+        .await;
+    match answered {
+        Ok((value, generation)) => {
+            let mut response = json(StatusCode::OK, &value);
+            // Which generation answered: one request is always answered by one.
+            if let Ok(name) = HeaderValue::from_str(&generation) {
+                response.headers_mut().insert(GENERATION_HEADER, name);
+            }
+            response
+        }
         Err(failed) => failure(&failed),
     }
 }

@@ -15,7 +15,7 @@ use crate::embed::Model;
 use crate::store::{self, Index, Manifest};
 
 /// Readers opened per generation: requests beyond this many at once wait for one.
-pub const READERS: usize = 4;
+pub const READERS: usize = 8;
 
 /// Loads (or returns the already loaded) model an index was built with, checked against the
 /// manifest; the message says why it cannot.

@@ -133,6 +133,7 @@ pub fn http(service: Service, label: String, options: Options, ui: Ui) -> Result
             move || Ok(tools.clone()),
             Arc::new(LocalSessionManager::default()),
             StreamableHttpServerConfig::default()
+                .with_legacy_session_mode(false)
                 .with_json_response(true)
                 .with_sse_keep_alive(None)
                 .disable_allowed_hosts()

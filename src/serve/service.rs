@@ -245,9 +245,11 @@ pub fn search(generation: &Generation, params: &Params) -> Result<AskJson> {
         within: within.into_iter().map(str::to_string).collect(),
         min_score: params.number("min_score", f32::MIN, f32::MAX)?,
     };
-    let index = generation.reader();
+    // The question waits for the model without holding one of the generation's readers.
     let embedder = generation.embedder.as_ref() as &dyn Embedder;
-    let found = answer::ask(&index, Some(embedder), &request, Names::Api)?;
+    let query = answer::question(&generation.manifest, Some(embedder), &request)?;
+    let index = generation.reader();
+    let found = answer::ask(&index, &query, &request, Names::Api)?;
     Ok(AskJson::new(&request, index.manifest(), &found))
 }
 
