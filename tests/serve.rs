@@ -123,6 +123,20 @@ impl Server {
         read_response(stream)
     }
 
+    /// The response to a GET, as lower-case text (for its headers).
+    fn head(&self, path: &str) -> String {
+        let mut stream = TcpStream::connect(self.addr).unwrap();
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.host()
+        )
+        .unwrap();
+        let mut text = String::new();
+        stream.read_to_string(&mut text).unwrap();
+        text.to_ascii_lowercase()
+    }
+
     fn get(&self, path: &str) -> (u16, Value) {
         self.request("GET", path, &[], b"")
     }
@@ -277,6 +291,17 @@ fn the_api_answers_as_the_command_line_does() {
     assert_eq!(status, 200, "{health}");
     assert_eq!(health["documents"].as_array().unwrap().len(), 6);
     assert_eq!(health["damage"], Value::Null);
+
+    let head = server.head("/api/status");
+    assert!(
+        head.contains("x-akapit-json: 1\r\n") && head.contains("x-akapit-generation: gen-"),
+        "{head}"
+    );
+    let head = server.head("/");
+    assert!(
+        head.contains("content-security-policy: default-src 'none'; script-src 'self'"),
+        "{head}"
+    );
 
     // The page and its parts, with a policy that runs only the page's own script.
     let (status, page) = server.raw("GET", "/", &[], b"");

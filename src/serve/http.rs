@@ -24,6 +24,10 @@ use rmcp::transport::streamable_http_server::StreamableHttpService;
 
 /// The response header naming the index generation that answered.
 pub const GENERATION_HEADER: &str = "x-akapit-generation";
+/// The response header giving the version of the JSON shapes (README, "The HTTP API"): raised
+/// by a change that breaks a client of the shapes.
+pub const FORMAT_HEADER: &str = "x-akapit-json";
+pub const FORMAT_VERSION: &str = "1";
 
 /// Request bodies larger than this are refused (a related text is 20,000 characters at most).
 pub const MAX_BODY_BYTES: usize = 1 << 20;
@@ -234,6 +238,7 @@ fn json(status: StatusCode, value: &impl Serialize) -> Response {
         HeaderValue::from_static("application/json"),
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(FORMAT_HEADER, HeaderValue::from_static(FORMAT_VERSION));
     match serde_json::to_vec(value) {
         Ok(body) => (status, headers, body).into_response(),
         Err(e) => (
