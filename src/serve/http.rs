@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, RawQuery, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -65,10 +65,10 @@ pub fn router(
             "/page.css",
             get(|| async { page(STYLE, "text/css; charset=utf-8") }),
         )
-        .route("/api/search", get(search).post(search))
-        .route("/api/related", get(related).post(related))
-        .route("/api/show", get(show).post(show))
-        .route("/api/status", get(status))
+        .route("/api/search", get(api).post(api))
+        .route("/api/related", get(api).post(api))
+        .route("/api/show", get(api).post(api))
+        .route("/api/status", get(api))
         .nest_service("/mcp", mcp)
         .fallback(|method: Method| async move {
             failure(&Failure::new(
@@ -114,45 +114,22 @@ fn page(body: &'static str, content_type: &'static str) -> Response {
         .into_response()
 }
 
-async fn search(
+/// Every `/api/` endpoint: the parameters of the request, answered by the endpoint's
+/// function from `service`.
+async fn api(
     State(app): State<App>,
     method: Method,
+    uri: Uri,
     query: RawQuery,
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> Response {
-    answer(app, params(method, query, body), |g, p, _| {
-        service::search(g, p)
-    })
-    .await
-}
-
-async fn related(
-    State(app): State<App>,
-    method: Method,
-    query: RawQuery,
-    body: std::result::Result<Bytes, BytesRejection>,
-) -> Response {
-    answer(app, params(method, query, body), |g, p, _| {
-        service::related(g, p)
-    })
-    .await
-}
-
-async fn show(
-    State(app): State<App>,
-    method: Method,
-    query: RawQuery,
-    body: std::result::Result<Bytes, BytesRejection>,
-) -> Response {
-    answer(app, params(method, query, body), |g, p, _| {
-        service::show(g, p)
-    })
-    .await
-}
-
-async fn status(State(app): State<App>, query: RawQuery) -> Response {
-    let params = Ok(Params::from_query(query.0.as_deref().unwrap_or("")));
-    answer(app, params, service::status).await
+    let params = params(method, query, body);
+    match uri.path() {
+        "/api/search" => answer(app, params, |g, p, _| service::search(g, p)).await,
+        "/api/related" => answer(app, params, |g, p, _| service::related(g, p)).await,
+        "/api/show" => answer(app, params, |g, p, _| service::show(g, p)).await,
+        _ => answer(app, params, service::status).await,
+    }
 }
 
 /// The parameters of a GET (its query string) or a POST (its JSON body).
