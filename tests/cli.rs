@@ -163,11 +163,17 @@ fn related_by_text_excludes_the_copy_and_its_document() {
     ]);
     let source = &ask["results"][0];
     let text = source["text"].as_str().unwrap();
-    let json = project.json(&["related", "--text", text, "-k", "3", "--json"]);
-    assert!(json["source"].is_null());
-    for r in json["results"].as_array().unwrap() {
-        assert_ne!(r["doc"], source["doc"], "{r}");
-        assert_ne!(r["text"].as_str().unwrap(), text);
+    // In every mode: copies of the text are told by their vectors, keywords or not.
+    for mode in ["hybrid", "dense", "lexical"] {
+        let json = project.json(&[
+            "related", "--text", text, "-k", "3", "--mode", mode, "--json",
+        ]);
+        assert!(json["source"].is_null());
+        assert_eq!(json["mode"], mode);
+        for r in json["results"].as_array().unwrap() {
+            assert_ne!(r["doc"], source["doc"], "{mode}: {r}");
+            assert_ne!(r["text"].as_str().unwrap(), text);
+        }
     }
 }
 

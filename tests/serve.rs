@@ -447,8 +447,10 @@ fn bad_requests_get_json_errors_and_the_server_keeps_answering() {
         );
     }
     let big = vec![b' '; 10 << 20];
-    let (status, answer) = server.request("POST", "/api/related", &[], &big);
-    assert_eq!(status, 413, "{answer}");
+    for path in ["/api/related", "/mcp"] {
+        let (status, answer) = server.request("POST", path, &[], &big);
+        assert_eq!(status, 413, "{path}: {answer}");
+    }
 
     // Paths outside the index, however spelt: none reads a file.
     std::os::unix::fs::symlink("/etc/passwd", project.path().join("seeds/passwd")).unwrap();

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::{model_info, print_json, print_text, Context, Error, Outcome, Result, DEFAULT_CORPUS};
 use crate::cli::IndexArgs;
-use crate::embed::LazyModel;
+use crate::embed::{Embedder, LazyModel, Model};
 use crate::ingest::{self, display_path};
 use crate::models::{registry, ModelSpec};
 use crate::pipeline::{self, Input, Report, Request, Settings};
@@ -89,6 +89,12 @@ impl Plan {
 /// Runs the pipeline for `plan`; the model is fetched if needed, and loaded only if
 /// something changed.
 pub fn build(ctx: &Context, plan: &Plan) -> Result<Report> {
+    build_with(ctx, plan, None)
+}
+
+/// `build`, embedding with `loaded` when it is the very model and size the plan needs (a
+/// server's watcher shares the server's model instead of loading a second copy).
+pub fn build_with(ctx: &Context, plan: &Plan, loaded: Option<&'static Model>) -> Result<Report> {
     let located = ctx.resolver.resolve(plan.spec, &ctx.ui)?;
     let request = Request {
         index_dir: &ctx.index_dir,
@@ -102,6 +108,10 @@ pub fn build(ctx: &Context, plan: &Plan) -> Result<Report> {
         },
         rebuild: plan.rebuild,
     };
+    let same = |m: &&Model| m.spec().name == plan.spec.name && m.dims() == plan.dims;
+    if let Some(model) = loaded.filter(same) {
+        return Ok(pipeline::build(request, model, &ctx.ui)?);
+    }
     let model = LazyModel::new(located, ctx.precision, plan.dims);
     Ok(pipeline::build(request, &model, &ctx.ui)?)
 }

@@ -19,9 +19,10 @@ pub fn run(ctx: &Context, args: RelatedArgs) -> Result<Outcome> {
         ),
         _ => RelatedTo::Text(String::new()),
     };
-    // A stored passage brings its vectors; only free text needs the model.
-    let model = match (&to, args.mode.needs_model()) {
-        (RelatedTo::Text(text), true) if !text.is_empty() => Some(ctx.model_for(manifest)?),
+    // A stored passage brings its vectors; only free text needs the model (in every mode:
+    // copies of the text are told by their vectors).
+    let model = match &to {
+        RelatedTo::Text(text) if !text.is_empty() => Some(ctx.model_for(manifest)?),
         _ => None,
     };
     let embedder = model.map(|m| m as &dyn Embedder);

@@ -8,6 +8,7 @@ use std::thread::sleep;
 use std::time::{Duration, SystemTime};
 
 use super::index::{self, Plan};
+use super::serve::Loaded;
 use super::{Context, Outcome, Result};
 use crate::cli::WatchArgs;
 use crate::ingest::{self, display_path};
@@ -15,13 +16,14 @@ use crate::pipeline::freshness::{self, Stale};
 use crate::store::Manifest;
 
 pub fn run(ctx: &Context, args: WatchArgs) -> Result<Outcome> {
-    follow(ctx, &args)?;
+    follow(ctx, &args, None)?;
     Ok(Outcome::Found)
 }
 
 /// Watches and re-indexes until the process ends; returns only on an error that watching
-/// again cannot fix (no folders to watch).
-pub fn follow(ctx: &Context, args: &WatchArgs) -> Result<()> {
+/// again cannot fix (no folders to watch). Embeds with a model of `loaded` (a server's) when
+/// it is the one the index needs.
+pub fn follow(ctx: &Context, args: &WatchArgs, loaded: Option<&Loaded>) -> Result<()> {
     let every = Duration::from_secs_f64(args.every);
     let settle = Duration::from_secs_f64(args.settle);
     if Manifest::read(&ctx.index_dir).ok().flatten().is_none() {
@@ -69,8 +71,10 @@ pub fn follow(ctx: &Context, args: &WatchArgs) -> Result<()> {
                 String::new()
             }
         ));
-        let built =
-            Plan::new(ctx, Vec::new(), None, None, false).and_then(|plan| index::build(ctx, &plan));
+        let built = Plan::new(ctx, Vec::new(), None, None, false).and_then(|plan| {
+            let model = loaded.and_then(|l| l.find(&plan.spec.name, plan.dims));
+            index::build_with(ctx, &plan, model)
+        });
         match built {
             Ok(report) => ctx.ui.note(format!(
                 "re-indexed: {} document(s) embedded, {} removed; {} passages in all",

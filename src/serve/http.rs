@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, RawQuery, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
@@ -83,10 +83,27 @@ pub fn router(
         .layer(middleware::from_fn_with_state(gate, guard))
 }
 
-/// Refuses a request the gate does not let through; adds the headers every answer carries.
+/// Refuses a request the gate does not let through, or whose body is declared too large;
+/// caps every body at `MAX_BODY_BYTES` as it is read (MCP's included); adds the headers every
+/// answer carries.
 async fn guard(State(gate): State<Arc<Gate>>, request: Request, next: Next) -> Response {
-    let mut response = match gate.check(request.headers(), request.uri().path()) {
-        Ok(()) => next.run(request).await,
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let checked = gate
+        .check(request.headers(), request.uri().path())
+        .and_then(|()| match declared {
+            Some(bytes) if bytes > MAX_BODY_BYTES as u64 => Err(too_large()),
+            _ => Ok(()),
+        });
+    let mut response = match checked {
+        Ok(()) => {
+            let (parts, body) = request.into_parts();
+            let body = Body::new(http_body_util::Limited::new(body, MAX_BODY_BYTES));
+            next.run(Request::from_parts(parts, body)).await
+        }
         Err(refused) => failure(&refused),
     };
     let headers = response.headers_mut();
@@ -147,10 +164,7 @@ fn params(
         ));
     }
     let body = body.map_err(|rejection| match rejection.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => Failure::new(
-            Kind::TooLarge,
-            format!("the body is larger than {MAX_BODY_BYTES} bytes"),
-        ),
+        StatusCode::PAYLOAD_TOO_LARGE => too_large(),
         _ => Failure::bad_request(format!("the body cannot be read: {rejection}")),
     })?;
     Params::from_json_bytes(&body)
@@ -181,6 +195,13 @@ where
         }
         Err(failed) => failure(&failed),
     }
+}
+
+fn too_large() -> Failure {
+    Failure::new(
+        Kind::TooLarge,
+        format!("the body is larger than {MAX_BODY_BYTES} bytes"),
+    )
 }
 
 #[derive(Serialize)]

@@ -175,9 +175,12 @@ impl Live {
                 *lock(&self.problem) = None;
                 Some(name)
             }
-            // A build may have published again and deleted what this manifest named: the
-            // next refresh reads the newer manifest. Meanwhile the previous one serves.
+            // Not retried until the manifest changes again (a model that cannot be loaded
+            // would otherwise be tried 4 times a second). A build that published again and
+            // deleted what this manifest named has changed it: the next refresh reads the
+            // newer one. Meanwhile the previous generation serves.
             Err(message) => {
+                *lock(&self.stamp) = stamp;
                 self.set_problem(message);
                 None
             }
