@@ -708,6 +708,57 @@ fn watch_indexes_a_file_once_it_is_written_whole() {
     assert!(server.log().contains("re-indexing"), "{}", server.log());
 }
 
+#[test]
+fn watch_without_a_server_keeps_the_index_up_to_date() {
+    let project = indexed_project();
+    let mut watcher = project
+        .command(&["watch", "--watch-every", "0.3", "--settle", "0.5"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let documents = || {
+        project.json(&["status", "--json"])["documents"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(documents(), 6);
+    std::fs::write(
+        project.path().join("seeds/nowy.txt"),
+        "Nowy dokument o żubrach.\n",
+    )
+    .unwrap();
+    wait_for("the new file is indexed", Duration::from_secs(60), || {
+        documents() == 7
+    });
+    std::fs::remove_file(project.path().join("seeds/wrogi.txt")).unwrap();
+    wait_for(
+        "the deleted file is dropped",
+        Duration::from_secs(60),
+        || documents() == 6,
+    );
+    let stale = project.json(&["status", "--json"])["stale"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(stale, 0, "nothing left to index");
+    let _ = watcher.kill();
+    let mut said = String::new();
+    watcher
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut said)
+        .unwrap();
+    let _ = watcher.wait();
+    assert!(said.contains("seeds/nowy.txt (new); re-indexing"), "{said}");
+    assert!(
+        said.contains("seeds/wrogi.txt (missing); re-indexing"),
+        "{said}"
+    );
+}
+
 /// The clients, from `tests/clients/setup.sh`: python, node, node's folder, chromium.
 fn clients() -> [String; 4] {
     let root = common::repo_root();

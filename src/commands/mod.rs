@@ -9,6 +9,7 @@ mod error;
 mod eval;
 mod extract;
 mod index;
+mod loaded;
 mod models;
 mod related;
 mod serve;

@@ -8,7 +8,7 @@ use std::thread::sleep;
 use std::time::{Duration, SystemTime};
 
 use super::index::{self, Plan};
-use super::serve::Loaded;
+use super::loaded::Loaded;
 use super::{Context, Outcome, Result};
 use crate::cli::WatchArgs;
 use crate::ingest::{self, display_path};
