@@ -743,7 +743,11 @@ fn watch_without_a_server_keeps_the_index_up_to_date() {
         .unwrap()
         .len();
     assert_eq!(stale, 0, "nothing left to index");
-    let _ = watcher.kill();
+    let interrupted = Command::new("kill")
+        .args(["-INT", &watcher.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
     let mut said = String::new();
     watcher
         .stderr
@@ -751,7 +755,9 @@ fn watch_without_a_server_keeps_the_index_up_to_date() {
         .unwrap()
         .read_to_string(&mut said)
         .unwrap();
-    let _ = watcher.wait();
+    let code = watcher.wait().unwrap().code();
+    assert_eq!(code, Some(0), "Ctrl-C stops watching with 0: {said}");
+    assert!(said.contains("stopped watching"), "{said}");
     assert!(said.contains("seeds/nowy.txt (new); re-indexing"), "{said}");
     assert!(
         said.contains("seeds/wrogi.txt (missing); re-indexing"),

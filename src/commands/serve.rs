@@ -3,6 +3,7 @@
 //! rebuild changes the model). `serve --watch` also runs `watch` beside it, embedding with
 //! the server's model.
 
+use std::sync::atomic::AtomicBool;
 use std::thread;
 
 use super::loaded::Loaded;
@@ -19,7 +20,9 @@ pub fn run(ctx: &Context, args: ServeArgs) -> Result<Outcome> {
         thread::Builder::new()
             .name("akapit-watch".into())
             .spawn(move || {
-                if let Err(e) = watch::follow(&ctx, &watching, Some(&loaded)) {
+                // The server handles the signals; the process ends with it.
+                let never = AtomicBool::new(false);
+                if let Err(e) = watch::follow(&ctx, &watching, Some(&loaded), &never) {
                     ctx.ui.warn(format!("watching stopped: {e}"));
                 }
             })

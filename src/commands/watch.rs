@@ -3,9 +3,13 @@
 //! or disappeared, akapit waits until those files have stopped changing (a file being
 //! written is not indexed half-written), then runs an ordinary `index`, which embeds only
 //! what changed and publishes a new generation that readers and servers switch to.
+//! SIGINT or SIGTERM stops it between looks (a build under way finishes first; a second
+//! signal stops at once, which leaves the previous index, as a killed build always does).
 
-use std::thread::sleep;
-use std::time::{Duration, SystemTime};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::{self, sleep};
+use std::time::{Duration, Instant, SystemTime};
 
 use super::index::{self, Plan};
 use super::loaded::Loaded;
@@ -16,14 +20,38 @@ use crate::pipeline::freshness::{self, Stale};
 use crate::store::Manifest;
 
 pub fn run(ctx: &Context, args: WatchArgs) -> Result<Outcome> {
-    follow(ctx, &args, None)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let (flag, ui) = (Arc::clone(&stop), ctx.ui);
+    thread::Builder::new()
+        .name("akapit-signals".into())
+        .spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(crate::serve::shutdown_signal());
+            flag.store(true, Ordering::SeqCst);
+            ui.note("stopping after the build under way, if any (again to stop at once)");
+            runtime.block_on(crate::serve::shutdown_signal());
+            std::process::exit(130);
+        })
+        .map_err(super::Error::io("<signal thread>"))?;
+    follow(ctx, &args, None, &stop)?;
+    ctx.ui.note("stopped watching");
     Ok(Outcome::Found)
 }
 
-/// Watches and re-indexes until the process ends; returns only on an error that watching
+/// Watches and re-indexes until `stop` is set; returns early only on an error that watching
 /// again cannot fix (no folders to watch). Embeds with a model of `loaded` (a server's) when
 /// it is the one the index needs.
-pub fn follow(ctx: &Context, args: &WatchArgs, loaded: Option<&Loaded>) -> Result<()> {
+pub fn follow(
+    ctx: &Context,
+    args: &WatchArgs,
+    loaded: Option<&Loaded>,
+    stop: &AtomicBool,
+) -> Result<()> {
     let every = Duration::from_secs_f64(args.every);
     let settle = Duration::from_secs_f64(args.settle);
     if Manifest::read(&ctx.index_dir).ok().flatten().is_none() {
@@ -35,7 +63,9 @@ pub fn follow(ctx: &Context, args: &WatchArgs, loaded: Option<&Loaded>) -> Resul
         args.every
     ));
     loop {
-        sleep(every);
+        if !pause(every, stop) {
+            return Ok(());
+        }
         let Ok(Some(manifest)) = Manifest::read(&ctx.index_dir) else {
             continue;
         };
@@ -46,7 +76,9 @@ pub fn follow(ctx: &Context, args: &WatchArgs, loaded: Option<&Loaded>) -> Resul
         // Settled: the same files, of the same sizes and times, twice `settle` apart.
         loop {
             let before = signature(&changes);
-            sleep(settle);
+            if !pause(settle, stop) {
+                return Ok(());
+            }
             changes = freshness::stale_and_new(&manifest);
             if signature(&changes) == before {
                 break;
@@ -86,6 +118,19 @@ pub fn follow(ctx: &Context, args: &WatchArgs, loaded: Option<&Loaded>) -> Resul
             Err(e) => ctx.ui.warn(format!("re-indexing failed: {e}")),
         }
     }
+}
+
+/// Sleeps for `time`, or less when `stop` is set; whether to go on.
+fn pause(time: Duration, stop: &AtomicBool) -> bool {
+    let until = Instant::now() + time;
+    while !stop.load(Ordering::SeqCst) {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return true;
+        }
+        sleep(left.min(Duration::from_millis(100)));
+    }
+    false
 }
 
 /// A file's size and modification time, `None` when it is gone.

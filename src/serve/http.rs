@@ -3,6 +3,7 @@
 //! the page is compiled in, and every answer comes from the index.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::BytesRejection;
@@ -19,6 +20,8 @@ use super::gate::Gate;
 use super::live::Generation;
 use super::mcp::Tools;
 use super::service::{self, Params, Service};
+use crate::text::sanitize;
+use crate::ui::Ui;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::StreamableHttpService;
 
@@ -53,6 +56,7 @@ pub fn router(
     label: String,
     gate: Arc<Gate>,
     mcp: StreamableHttpService<Tools, LocalSessionManager>,
+    ui: Ui,
 ) -> Router {
     let app = App { service, label };
     Router::new()
@@ -80,19 +84,22 @@ pub fn router(
         })
         .with_state(app)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(middleware::from_fn_with_state(gate, guard))
+        .layer(middleware::from_fn_with_state(Door { gate, ui }, guard))
 }
 
 /// Refuses a request the gate does not let through, or whose body is declared too large;
 /// caps every body at `MAX_BODY_BYTES` as it is read (MCP's included); adds the headers every
 /// answer carries.
-async fn guard(State(gate): State<Arc<Gate>>, request: Request, next: Next) -> Response {
+async fn guard(State(door): State<Door>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let (method, path) = (request.method().clone(), request.uri().path().to_string());
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    let checked = gate
+    let checked = door
+        .gate
         .check(request.headers(), request.uri().path())
         .and_then(|()| match declared {
             Some(bytes) if bytes > MAX_BODY_BYTES as u64 => Err(too_large()),
@@ -116,7 +123,25 @@ async fn guard(State(gate): State<Arc<Gate>>, request: Request, next: Next) -> R
         HeaderValue::from_static("no-referrer"),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // One line per request: no query string, which may hold a private question.
+    let generation = headers
+        .get(GENERATION_HEADER)
+        .and_then(|g| g.to_str().ok())
+        .map_or(String::new(), |g| format!(" {g}"));
+    door.ui.note(format!(
+        "{method} {} {} {:.1} ms{generation}",
+        sanitize::escape_lines(&path),
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64() * 1000.0
+    ));
     response
+}
+
+/// What every request passes: the gate, and the log line it leaves on stderr.
+#[derive(Clone)]
+struct Door {
+    gate: Arc<Gate>,
+    ui: Ui,
 }
 
 fn page(body: &'static str, content_type: &'static str) -> Response {

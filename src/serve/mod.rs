@@ -86,7 +86,7 @@ fn follow(service: Arc<Service>, ui: Ui, stop: CancellationToken) {
 }
 
 /// Waits for SIGINT or SIGTERM.
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
@@ -140,7 +140,7 @@ pub fn http(service: Service, label: String, options: Options, ui: Ui) -> Result
                 .with_cancellation_token(stop.child_token()),
         );
         let gate = Arc::new(gate::Gate::new(&options.allow_hosts, options.token.clone()));
-        let app = http::router(Arc::clone(&service), label, gate, mcp);
+        let app = http::router(Arc::clone(&service), label, gate, mcp, ui);
         let shown = match bound.ip() {
             ip if ip.is_unspecified() => {
                 SocketAddr::new(IpAddr::from([127, 0, 0, 1]), bound.port())
