@@ -127,10 +127,6 @@ impl Live {
         }
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// The generation to answer a request with, or why there is none.
     pub fn current(&self) -> Result<Arc<Generation>, Option<String>> {
         let current = self
@@ -196,12 +192,14 @@ impl Live {
         manifest: Manifest,
         previous: Option<&Generation>,
     ) -> Result<Generation, String> {
-        let mut readers = Vec::with_capacity(READERS);
-        for _ in 0..READERS {
-            let index =
-                Index::open_generation(&self.dir, manifest.clone()).map_err(|e| e.to_string())?;
-            readers.push(index);
-        }
+        // Checked (sizes, and the vector file's checksum) once; the others reopen its files.
+        let first =
+            Index::open_generation(&self.dir, manifest.clone()).map_err(|e| e.to_string())?;
+        let mut readers = (1..READERS)
+            .map(|_| first.reopen())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())?;
+        readers.push(first);
         let embedder = match previous {
             Some(p) if p.manifest.model == manifest.model => p.embedder.clone(),
             _ => Arc::new(Queue::start((self.loader)(&manifest)?)),

@@ -24,9 +24,8 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use rmcp::ServiceExt;
 use tokio_util::sync::CancellationToken;
 
-pub use failure::{Failure, Kind};
 pub use live::{Live, ModelLoader};
-pub use service::{Service, MAX_K, REQUEST_TIMEOUT};
+pub use service::Service;
 
 use crate::ui::Ui;
 

@@ -101,17 +101,33 @@ impl Index {
         };
         let vectors = match damaged {
             true => Err(vectors_path),
-            false => Ok(Vectors::open(
-                &vectors_path,
-                dims,
-                &manifest.vectors,
-                manifest.windows,
-            )?),
+            false => Ok(open_vectors(&generation, &manifest)?),
         };
         Ok(Index {
             dir: dir.to_path_buf(),
             generation,
             manifest,
+            passages,
+            vectors,
+        })
+    }
+
+    /// Another reader of this very generation: its passage database and vector file opened
+    /// again, without the checks this one passed on opening (a generation's files never
+    /// change); a vector file found damaged then stays unmapped.
+    pub fn reopen(&self) -> Result<Index, Error> {
+        let passages = PassageDb::open(
+            &self.generation.join(layout::PASSAGES),
+            self.manifest.model.dims,
+        )?;
+        let vectors = match &self.vectors {
+            Ok(_) => Ok(open_vectors(&self.generation, &self.manifest)?),
+            Err(path) => Err(path.clone()),
+        };
+        Ok(Index {
+            dir: self.dir.clone(),
+            generation: self.generation.clone(),
+            manifest: self.manifest.clone(),
             passages,
             vectors,
         })
@@ -323,6 +339,16 @@ impl Index {
     pub fn document(&self, doc: &str) -> Result<Option<(DocumentInfo, Vec<NewPassage>)>, Error> {
         self.passages.document(doc)
     }
+}
+
+/// The vector file of `generation`, mapped.
+fn open_vectors(generation: &Path, manifest: &Manifest) -> Result<Vectors, Error> {
+    Vectors::open(
+        &generation.join(layout::VECTORS),
+        manifest.model.dims,
+        &manifest.vectors,
+        manifest.windows,
+    )
 }
 
 #[cfg(test)]
@@ -727,6 +753,29 @@ mod tests {
             err.contains("test/fake-8d") && err.contains("other/model"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_reopened_reader_answers_as_the_first_and_keeps_its_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        build(dir.path(), &[("/notes/a.md", 6), ("/notes/b.md", 5)]);
+        let first = open(dir.path());
+        let again = first.reopen().unwrap();
+        let query = vector(3);
+        assert_eq!(
+            first.search(&query, 5, None).unwrap(),
+            again.search(&query, 5, None).unwrap()
+        );
+        assert_eq!(again.manifest().generation, first.manifest().generation);
+
+        let path = dir.path().join("gen-000001").join(layout::VECTORS);
+        let mut bytes = fs::read(&path).unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0xff;
+        fs::write(&path, &bytes).unwrap();
+        let damaged = open(dir.path());
+        assert!(damaged.search(&query, 5, None).is_err());
+        assert!(damaged.reopen().unwrap().search(&query, 5, None).is_err());
     }
 
     proptest::proptest! {
