@@ -91,6 +91,9 @@ pub enum Command {
     Watch(WatchArgs),
     /// Measure embedding throughput, query latency, cold start and memory.
     Bench(BenchArgs),
+    /// Measure an index of many passages (real text, synthetic vectors): build time, disk,
+    /// memory and latency while asking, recall of the approximate search, re-indexing.
+    BenchScale(ScaleArgs),
     /// Measure retrieval quality on a BEIR-style folder (corpus.jsonl, queries.jsonl, qrels.tsv).
     Eval(EvalArgs),
 }
@@ -115,6 +118,17 @@ pub struct IndexArgs {
     /// Embed every document again, even unchanged ones.
     #[arg(long)]
     pub rebuild: bool,
+
+    /// How the vector index stores each vector: f32 (exact), f16 or i8 (a quarter of the
+    /// size). Default: the index's, or i8 for a new index. Changing it embeds everything
+    /// again.
+    #[arg(long, value_name = "TYPE")]
+    pub vectors: Option<crate::store::Scalar>,
+
+    /// Merge every segment into one, leaving out deleted passages (an index run otherwise
+    /// merges only when a size tier fills up).
+    #[arg(long)]
+    pub optimize: bool,
 }
 
 #[derive(Debug, Args)]
@@ -281,6 +295,35 @@ pub struct BenchArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ScaleArgs {
+    /// Passages in the benchmark's corpus.
+    #[arg(long, default_value_t = 100_000)]
+    pub passages: usize,
+
+    /// Real indexes (vectors kept as f32) whose passages and window vectors the corpus is
+    /// made from (repeatable), e.g. the ones `bash bench/quantisation.sh` keeps.
+    #[arg(long, value_name = "INDEX", required = true)]
+    pub from: Vec<PathBuf>,
+
+    /// Folder for the corpus (kept between runs) and the index.
+    #[arg(long, value_name = "DIR", default_value = "target/scale")]
+    pub work: PathBuf,
+
+    /// How the index stores vectors.
+    #[arg(long, value_name = "TYPE", default_value_t = crate::pipeline::DEFAULT_SCALAR)]
+    pub vectors: crate::store::Scalar,
+
+    /// Questions timed per ranking.
+    #[arg(long, default_value_t = 200)]
+    pub queries: usize,
+
+    /// Only open the index in --work and time the questions (the benchmark runs itself so,
+    /// to measure the asking's memory on its own).
+    #[arg(long, hide = true)]
+    pub ask_only: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct EvalArgs {
     /// Folder with corpus.jsonl (_id, title, text), queries.jsonl (_id, text), qrels.tsv.
     pub dir: PathBuf,
@@ -325,6 +368,11 @@ pub struct EvalArgs {
     /// Keyword analyzer: snowball-polish, plain, or prefixN (e.g. prefix6).
     #[arg(long, value_name = "NAME", default_value_t = Analyzer::DEFAULT)]
     pub analyzer: Analyzer,
+
+    /// How the vector index stores vectors: f32, f16 or i8 (default: as `akapit index`).
+    /// A kept f32 index is converted without embedding again.
+    #[arg(long, value_name = "TYPE")]
+    pub vectors: Option<crate::store::Scalar>,
 
     /// Which pieces of each passage are embedded: sentences (windows of three sentences),
     /// sentences+whole (and the whole passage), sentences+context (each window with the

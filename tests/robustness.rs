@@ -74,11 +74,12 @@ fn garble_middle(path: &Path, len: usize) {
     std::fs::write(path, bytes).unwrap();
 }
 
+/// The folder of the index's first segment.
 fn generation(index: &Path) -> PathBuf {
     let manifest: Value =
         serde_json::from_str(&std::fs::read_to_string(index.join("manifest.json")).unwrap())
             .unwrap();
-    index.join(manifest["generation"].as_str().unwrap())
+    index.join(manifest["segments"][0]["name"].as_str().unwrap())
 }
 
 #[test]
@@ -203,7 +204,7 @@ fn hostile_file_names_are_shown_escaped_everywhere() {
 fn a_folder_akapit_did_not_make_is_left_alone() {
     let project = Project::new();
     let theirs = project.path().join("theirs");
-    for name in ["gen-000003", "gen-000001.tmp"] {
+    for name in ["gen-000003", "seg-000003", "seg-000001.tmp"] {
         std::fs::create_dir_all(theirs.join(name)).unwrap();
         std::fs::write(theirs.join(name).join("keep.txt"), "mine").unwrap();
     }

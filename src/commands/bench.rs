@@ -318,8 +318,10 @@ fn synthetic_index(
             analyzer: Analyzer::DEFAULT,
             windows: WindowPolicy::DEFAULT,
             titles: false,
+            scalar: pipeline::DEFAULT_SCALAR,
         },
         rebuild: true,
+        merge: crate::store::MergePolicy::DEFAULT,
     };
     pipeline::build(request, model, &ctx.ui)?;
     Index::open(dir)?.ok_or_else(|| Error::Vanished {

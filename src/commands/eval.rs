@@ -67,6 +67,7 @@ pub fn run(ctx: &Context, args: EvalArgs) -> Result<Outcome> {
         analyzer: args.analyzer,
         windows: args.windows,
         titles: args.titles == Titles::Context,
+        scalar: args.vectors.unwrap_or(pipeline::DEFAULT_SCALAR),
     };
     let model = LazyModel::new(located, ctx.precision, dims);
 
@@ -111,6 +112,7 @@ pub fn run(ctx: &Context, args: EvalArgs) -> Result<Outcome> {
         },
         settings,
         rebuild: false,
+        merge: crate::store::MergePolicy::DEFAULT,
     };
     let report = pipeline::build(request, &model, &ctx.ui)?;
     if report.up_to_date {
@@ -257,12 +259,13 @@ fn candidates_of(
 
 /// Passage id → corpus id (each record is a document named by its id).
 fn corpus_ids(index: &Index) -> Result<HashMap<u64, String>> {
-    let ids: Vec<u64> = (1..=index.manifest().passages as u64).collect();
-    Ok(index
-        .passages(&ids)?
-        .into_iter()
-        .map(|p| (p.id, p.doc))
-        .collect())
+    let mut ids = HashMap::with_capacity(index.manifest().passages);
+    for doc in &index.manifest().documents {
+        for passage in index.document_passages(&doc.path)? {
+            ids.insert(passage.id, passage.doc);
+        }
+    }
+    Ok(ids)
 }
 
 /// `run.jsonl` → `run.dense.jsonl` when several modes share one `--run`.

@@ -13,7 +13,7 @@ use crate::embed::{Embedder, LazyModel, Model};
 use crate::ingest::{self, display_path};
 use crate::models::{registry, ModelSpec};
 use crate::pipeline::{self, Input, Report, Request, Settings};
-use crate::store::Manifest;
+use crate::store::{Manifest, MergePolicy, Scalar};
 use crate::text::{Analyzer, WindowPolicy};
 
 #[derive(Serialize)]
@@ -37,6 +37,10 @@ pub struct Plan {
     pub dims: usize,
     pub roots: Vec<PathBuf>,
     pub rebuild: bool,
+    /// How the vector index stores vectors.
+    pub scalar: Scalar,
+    /// Merge every segment into one.
+    pub optimize: bool,
 }
 
 impl Plan {
@@ -50,6 +54,7 @@ impl Plan {
         model: Option<&str>,
         dims: Option<usize>,
         rebuild: bool,
+        scalar: Option<Scalar>,
     ) -> Result<Plan> {
         let previous = Manifest::read_hints(&ctx.index_dir);
         let spec = match model.or(previous.as_ref().and_then(|m| m.model.as_deref())) {
@@ -77,11 +82,16 @@ impl Plan {
                 .and_then(|dims| spec.check_dims(dims).ok())
                 .unwrap_or(spec.dims),
         };
+        let scalar = scalar
+            .or(previous.as_ref().and_then(|m| m.scalar))
+            .unwrap_or(pipeline::DEFAULT_SCALAR);
         Ok(Plan {
             spec,
             dims,
             roots,
             rebuild,
+            scalar,
+            optimize: false,
         })
     }
 }
@@ -105,8 +115,13 @@ pub fn build_with(ctx: &Context, plan: &Plan, loaded: Option<&'static Model>) ->
             analyzer: Analyzer::DEFAULT,
             windows: WindowPolicy::DEFAULT,
             titles: pipeline::TITLES,
+            scalar: plan.scalar,
         },
         rebuild: plan.rebuild,
+        merge: match plan.optimize {
+            true => MergePolicy::OPTIMIZE,
+            false => MergePolicy::DEFAULT,
+        },
     };
     let same = |m: &&Model| m.spec().name == plan.spec.name && m.dims() == plan.dims;
     if let Some(model) = loaded.filter(same) {
@@ -118,13 +133,15 @@ pub fn build_with(ctx: &Context, plan: &Plan, loaded: Option<&'static Model>) ->
 
 pub fn run(ctx: &Context, args: IndexArgs) -> Result<Outcome> {
     let started = Instant::now();
-    let plan = Plan::new(
+    let mut plan = Plan::new(
         ctx,
         args.paths,
         args.model.as_deref(),
         args.dims,
         args.rebuild,
+        args.vectors,
     )?;
+    plan.optimize = args.optimize;
     let report = build(ctx, &plan)?;
     let m = &report.manifest;
     let seconds = started.elapsed().as_secs_f64();

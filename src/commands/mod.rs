@@ -12,6 +12,7 @@ mod index;
 mod loaded;
 mod models;
 mod related;
+mod scale;
 mod serve;
 mod show;
 mod status;
@@ -46,6 +47,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Mcp => serve::mcp(&ctx),
         Command::Watch(args) => watch::run(&ctx, args),
         Command::Bench(args) => bench::run(&ctx, args),
+        Command::BenchScale(args) => scale::run(&ctx, args),
         Command::Eval(args) => eval::run(&ctx, args),
     };
     outcome.map_err(|error| match error.needs_rebuild() {
@@ -108,7 +110,7 @@ impl Context {
         ));
         index::build(
             self,
-            &index::Plan::new(self, Vec::new(), None, None, false)?,
+            &index::Plan::new(self, Vec::new(), None, None, false, None)?,
         )?;
         self.reopen_index()
     }

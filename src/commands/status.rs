@@ -67,9 +67,6 @@ pub fn run(ctx: &Context) -> Result<Outcome> {
             }
         }
         let health = match &damage {
-            None if m.files.is_empty() => {
-                "no checksums recorded (built by an earlier akapit); the database passes SQLite's quick check".to_string()
-            }
             None => "intact (every file matches its checksum)".to_string(),
             Some(e) => format!("damaged: {e}"),
         };

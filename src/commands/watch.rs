@@ -55,7 +55,7 @@ pub fn follow(
     let every = Duration::from_secs_f64(args.every);
     let settle = Duration::from_secs_f64(args.settle);
     if Manifest::read(&ctx.index_dir).ok().flatten().is_none() {
-        index::build(ctx, &Plan::new(ctx, Vec::new(), None, None, false)?)?;
+        index::build(ctx, &Plan::new(ctx, Vec::new(), None, None, false, None)?)?;
     }
     ctx.ui.note(format!(
         "watching the folders of {} (every {:.1} s); Ctrl-C stops",
@@ -103,7 +103,7 @@ pub fn follow(
                 String::new()
             }
         ));
-        let built = Plan::new(ctx, Vec::new(), None, None, false).and_then(|plan| {
+        let built = Plan::new(ctx, Vec::new(), None, None, false, None).and_then(|plan| {
             let model = loaded.and_then(|l| l.find(&plan.spec.name, plan.dims));
             index::build_with(ctx, &plan, model)
         });

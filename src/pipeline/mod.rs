@@ -34,6 +34,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// titles, and the seed questions' MRR as documents no lower.
 pub const TITLES: bool = true;
 
+/// How a new index stores its vectors unless told otherwise: chosen by measurement on the
+/// evaluation sets (README, "Compact vectors").
+pub const DEFAULT_SCALAR: store::Scalar = store::Scalar::F32;
+
 /// Passages stay at most this many tokens even for models with longer windows.
 pub const MAX_PASSAGE_TOKENS: usize = 512;
 
@@ -42,6 +46,8 @@ pub const MAX_PASSAGE_TOKENS: usize = 512;
 pub struct Settings {
     /// The weights that embed, and the vector size.
     pub model: ModelInfo,
+    /// How the vector index stores vectors.
+    pub scalar: store::Scalar,
     /// Most tokens per passage (see `passage_tokens`).
     pub passage_tokens: usize,
     /// How passages become keyword-search terms.
@@ -84,6 +90,8 @@ pub struct Request<'a> {
     pub settings: Settings,
     /// Embed everything again, even unchanged documents.
     pub rebuild: bool,
+    /// When segments are merged after the build.
+    pub merge: store::MergePolicy,
 }
 
 /// What a build did.
@@ -123,6 +131,7 @@ pub fn build(request: Request, embedder: &dyn Embedder, ui: &Ui) -> Result<Repor
         input,
         settings,
         rebuild,
+        merge,
     } = request;
     let roots: Vec<String> = match &input {
         Input::Files(paths) => paths.iter().map(|p| ingest::key(p)).collect(),
@@ -147,6 +156,11 @@ pub fn build(request: Request, embedder: &dyn Embedder, ui: &Ui) -> Result<Repor
     )?;
     builder.set_window_policy(settings.windows);
     builder.set_titles(settings.titles);
+    builder.set_vectors(store::VectorOptions {
+        scalar: settings.scalar,
+        ..store::VectorOptions::DEFAULT
+    });
+    builder.set_merge_policy(merge);
     let previous = match rebuild {
         true => None,
         false => open_previous(index_dir, &input, &settings, ui),
@@ -160,8 +174,9 @@ pub fn build(request: Request, embedder: &dyn Embedder, ui: &Ui) -> Result<Repor
             .collect()
     });
     let unchanged = |key: &str, sha256: &str| known.get(key) == Some(&sha256);
+    let untouched = Untouched::new(previous.as_ref().map(Index::manifest));
     let gathered = match input {
-        Input::Files(paths) => read_files(&paths, &settings, embedder, &unchanged, ui)?,
+        Input::Files(paths) => read_files(&paths, &settings, embedder, &unchanged, &untouched, ui)?,
         Input::Records { records, .. } => read_records(records, &unchanged),
     };
     let found: HashSet<&str> = gathered
@@ -182,7 +197,9 @@ pub fn build(request: Request, embedder: &dyn Embedder, ui: &Ui) -> Result<Repor
         let m = previous.manifest();
         let same = m.analyzer == settings.analyzer.to_string()
             && m.roots == roots
-            && m.skipped == gathered.skipped;
+            && m.skipped == gathered.skipped
+            && m.vectors.scalar == settings.scalar
+            && store::merge_plan(m, merge).is_none();
         if gathered.new.is_empty() && removed.is_empty() && same {
             return Ok(Report {
                 manifest: m.clone(),
@@ -195,29 +212,29 @@ pub fn build(request: Request, embedder: &dyn Embedder, ui: &Ui) -> Result<Repor
         }
     }
     // The window spans of each new passage, in document and passage order.
-    let spans: Vec<Vec<Range<usize>>> = gathered
-        .new
-        .iter()
-        .flat_map(|d| d.passages.iter().map(|p| settings.windows.spans(&p.text)))
-        .collect();
-    let vectors = embed_windows(&gathered.new, &spans, &settings, embedder, ui)?;
-    let manifest = store_generation(
+    let (embedded_documents, embedded_passages) =
+        (gathered.new.len(), count_passages(&gathered.new));
+    let reused_documents = gathered.unchanged.len();
+    let manifest = store_segment(
         builder,
         &settings,
-        &gathered,
+        gathered,
         previous.as_ref(),
-        &spans,
-        vectors,
+        embedder,
         ui,
     )?;
     Ok(Report {
         manifest,
         up_to_date: false,
-        embedded_documents: gathered.new.len(),
-        embedded_passages: spans.len(),
-        reused_documents: gathered.unchanged.len(),
+        embedded_documents,
+        embedded_passages,
+        reused_documents,
         removed_documents: removed,
     })
+}
+
+fn count_passages(documents: &[Document]) -> usize {
+    documents.iter().map(|d| d.passages.len()).sum()
 }
 
 /// The previous index, if its vectors can be reused: undamaged (its files match their
@@ -245,7 +262,9 @@ fn open_previous(index_dir: &Path, input: &Input, settings: &Settings, ui: &Ui) 
     let same_vectors = m.model == settings.model
         && m.chunker_version == ingest::CHUNKER_VERSION
         && m.window_policy == settings.windows.to_string()
-        && m.titles == settings.titles;
+        && m.titles == settings.titles
+        // f32 vectors convert to any type exactly; others only to themselves.
+        && (m.vectors.scalar == settings.scalar || m.vectors.scalar == store::Scalar::F32);
     if same_vectors && same_origin {
         return Some(previous);
     }
@@ -281,11 +300,55 @@ pub fn chunk_source(
 /// Walks `roots`, reads every file, and cuts those that changed into passages. A file that
 /// cannot be read, or is not text, is skipped with a warning and recorded, and the rest is
 /// indexed.
+/// Which indexed files certainly did not change, without reading them: the same size and
+/// modification time (to the nanosecond) as when indexed, and that time well before the
+/// build that indexed them (as git does, so that a file changed within the clock's
+/// granularity of being read is read again).
+struct Untouched<'a> {
+    known: HashMap<&'a str, (u64, &'a str)>,
+    built: Option<time::OffsetDateTime>,
+}
+
+impl<'a> Untouched<'a> {
+    /// Seconds before the build that a modification must be, to be trusted.
+    const MARGIN: time::Duration = time::Duration::seconds(2);
+
+    fn new(manifest: Option<&'a Manifest>) -> Self {
+        let parse = |s: &str| {
+            time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
+        };
+        Untouched {
+            known: manifest.map_or_else(HashMap::new, |m| {
+                m.documents
+                    .iter()
+                    .filter_map(|d| Some((d.path.as_str(), (d.bytes, d.modified.as_deref()?))))
+                    .collect()
+            }),
+            built: manifest.and_then(|m| parse(&m.built_at)),
+        }
+    }
+
+    fn check(&self, key: &str, path: &Path) -> bool {
+        let (Some(&(bytes, modified)), Some(built)) = (self.known.get(key), self.built) else {
+            return false;
+        };
+        let Ok(metadata) = std::fs::metadata(path) else {
+            return false;
+        };
+        let parsed =
+            time::OffsetDateTime::parse(modified, &time::format_description::well_known::Rfc3339);
+        metadata.len() == bytes
+            && ingest::modified_time(path).as_deref() == Some(modified)
+            && parsed.is_ok_and(|m| m + Self::MARGIN < built)
+    }
+}
+
 fn read_files(
     roots: &[PathBuf],
     settings: &Settings,
     embedder: &dyn Embedder,
     unchanged: &dyn Fn(&str, &str) -> bool,
+    untouched: &Untouched,
     ui: &Ui,
 ) -> Result<Gathered> {
     let walked = ingest::walk(roots)?;
@@ -301,6 +364,10 @@ fn read_files(
     for path in &walked.files {
         bar.inc(1);
         let key = ingest::key(path);
+        if untouched.check(&key, path) {
+            gathered.unchanged.push(key);
+            continue;
+        }
         let mut skip = |reason: String| {
             bar.suspend(|| ui.warn(format!("skipping {}: {reason}", ingest::display(path))));
             let metadata = std::fs::metadata(path).ok();
@@ -354,8 +421,10 @@ fn read_files(
                 sha256: loaded.sha256,
                 modified: ingest::modified_time(path),
                 passages: passages.len(),
+                windows: 0,
                 format: Some(source.format.name().to_string()),
                 title: source.title.clone(),
+                segment: String::new(),
             },
             lines: source.format.has_file_lines(),
             passages,
@@ -384,8 +453,10 @@ fn read_records(records: Vec<Record>, unchanged: &dyn Fn(&str, &str) -> bool) ->
                 bytes: record.text.len() as u64,
                 modified: None,
                 passages: 1,
+                windows: 0,
                 format: None,
                 title: None,
+                segment: String::new(),
             },
             lines: false,
             passages: vec![Passage {
@@ -401,16 +472,187 @@ fn read_records(records: Vec<Record>, unchanged: &dyn Fn(&str, &str) -> bool) ->
     gathered
 }
 
-/// Every window of every new passage in one call per prompt (a passage with a title, when
-/// `titles` is on, gets the titled prompt), so similar lengths batch together across
-/// documents; vectors come back in window order. `spans[i]` are the windows of the i-th new
-/// passage.
+/// Windows embedded per checkpoint: every batch of documents holding this many is stored
+/// (vectors included) before the next is embedded, so a killed build loses at most one
+/// batch: about 25 s of multilingual-e5-small on two cores, under two minutes of Gemma.
+pub const CHECKPOINT_WINDOWS: usize = 512;
+
+/// Embeds the new documents in batches of about `CHECKPOINT_WINDOWS` windows, storing each
+/// batch in the new segment, keeps the unchanged documents where they are (or rewrites
+/// their keyword terms if the analyzer changed), and publishes.
+fn store_segment(
+    mut builder: store::Builder,
+    settings: &Settings,
+    gathered: Gathered,
+    previous: Option<&Index>,
+    embedder: &dyn Embedder,
+    ui: &Ui,
+) -> Result<Manifest> {
+    let analyzer = settings.analyzer.to_string();
+    let Gathered {
+        mut new,
+        unchanged,
+        skipped,
+    } = gathered;
+    if let Some(previous) = previous {
+        let m = previous.manifest();
+        let same_terms = m.analyzer == analyzer;
+        let same_scalar = m.vectors.scalar == settings.scalar;
+        if !same_terms && !unchanged.is_empty() {
+            ui.note(format!(
+                "keeping the vectors of {} unchanged documents, remaking their keyword terms with {analyzer}",
+                unchanged.len()
+            ));
+        }
+        if !same_scalar && !unchanged.is_empty() {
+            ui.note(format!(
+                "storing the vectors of {} unchanged documents as {} (they were {})",
+                unchanged.len(),
+                settings.scalar.as_str(),
+                m.vectors.scalar.as_str()
+            ));
+        }
+        for key in &unchanged {
+            if same_terms && same_scalar {
+                builder.keep_document(key)?;
+                continue;
+            }
+            let (info, mut passages) = previous
+                .document(key)?
+                .ok_or_else(|| store::Error::UnknownDocument(key.clone()))?;
+            for passage in &mut passages {
+                passage.terms = settings.analyzer.terms(&passage.text).join(" ");
+            }
+            builder.add_document(info, passages)?;
+        }
+    }
+    // In path order, so that passage ids follow (document, paragraph) as in any other build.
+    new.sort_by(|a, b| a.info.path.cmp(&b.info.path));
+    if !new.is_empty() {
+        let total = count_passages(&new);
+        let (resumed_docs, _) = builder.open_segment()?;
+        if resumed_docs > 0 {
+            new.retain(|d| !builder.resume_document(&d.info.path, &d.info.sha256));
+            let done = total - count_passages(&new);
+            ui.note(format!(
+                "resuming: {} of {} passages already embedded",
+                thousands(done),
+                thousands(total)
+            ));
+        }
+    }
+    let spans: Vec<Vec<Vec<Range<usize>>>> = new
+        .iter()
+        .map(|d| {
+            d.passages
+                .iter()
+                .map(|p| settings.windows.spans(&p.text))
+                .collect()
+        })
+        .collect();
+    let windows: usize = spans.iter().flatten().map(Vec::len).sum();
+    let bar = ui.bar(windows as u64, "embedding");
+    bar.set_message(format!("windows of {} passages", count_passages(&new)));
+    let mut start = 0;
+    while start < new.len() {
+        let mut end = start;
+        let mut batch_windows = 0;
+        while end < new.len() && (end == start || batch_windows < CHECKPOINT_WINDOWS) {
+            batch_windows += spans[end].iter().map(Vec::len).sum::<usize>();
+            end += 1;
+        }
+        let batch = &new[start..end];
+        let batch_spans: Vec<Vec<Range<usize>>> =
+            spans[start..end].iter().flatten().cloned().collect();
+        let vectors = embed_windows(batch, &batch_spans, settings, embedder, &|n| {
+            bar.inc(n as u64)
+        })?;
+        let mut vectors = vectors.into_iter();
+        let mut passage_spans = batch_spans.iter();
+        for document in batch {
+            let passages = document
+                .passages
+                .iter()
+                .zip(&mut passage_spans)
+                .map(|(p, spans)| NewPassage {
+                    paragraph: p.paragraph,
+                    start_line: document.lines.then_some(p.start_line),
+                    end_line: document.lines.then_some(p.end_line),
+                    page: p.page,
+                    section: p.section.clone(),
+                    terms: settings.analyzer.terms(&p.text).join(" "),
+                    text: p.text.clone(),
+                    windows: NewWindow::zip(spans, &mut vectors),
+                })
+                .collect();
+            builder.add_document(document.info.clone(), passages)?;
+        }
+        start = end;
+    }
+    bar.finish_and_clear();
+    for file in skipped {
+        builder.skip(file);
+    }
+    let progress = BuildProgress::new(ui);
+    Ok(builder.commit_with(&progress)?)
+}
+
+/// `1234567` as `1,234,567`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Shows the vector graph being built and merges starting, on stderr.
+struct BuildProgress<'a> {
+    ui: &'a Ui,
+    bar: std::cell::RefCell<Option<indicatif::ProgressBar>>,
+}
+
+impl<'a> BuildProgress<'a> {
+    fn new(ui: &'a Ui) -> Self {
+        BuildProgress {
+            ui,
+            bar: std::cell::RefCell::new(None),
+        }
+    }
+}
+
+impl store::Progress for BuildProgress<'_> {
+    fn graph(&self, done: usize, total: usize) {
+        let mut bar = self.bar.borrow_mut();
+        let bar = bar.get_or_insert_with(|| self.ui.bar(total as u64, "indexing"));
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+        if done >= total {
+            bar.finish_and_clear();
+        }
+    }
+
+    fn merging(&self, segments: usize, passages: usize) {
+        self.bar.borrow_mut().take();
+        self.ui.note(format!(
+            "merging {segments} segments ({} passages)",
+            thousands(passages)
+        ));
+    }
+}
+
+/// Embeds the windows of `documents`' passages (`spans`, one list per passage in order),
+/// each with its passage's heading path as title when the settings say so.
 fn embed_windows(
     documents: &[Document],
     spans: &[Vec<Range<usize>>],
     settings: &Settings,
     embedder: &dyn Embedder,
-    ui: &Ui,
+    progress: &dyn Fn(usize),
 ) -> Result<Vec<Vec<f32>>> {
     let policy = settings.windows;
     let inputs: Vec<(String, Role)> = documents
@@ -430,8 +672,6 @@ fn embed_windows(
     if inputs.is_empty() {
         return Ok(Vec::new());
     }
-    let bar = ui.bar(inputs.len() as u64, "embedding");
-    bar.set_message(format!("windows of {} passages", spans.len()));
     let mut vectors: Vec<Option<Vec<f32>>> = vec![None; inputs.len()];
     for role in [Role::Passage, Role::Titled] {
         let (at, texts): (Vec<usize>, Vec<&str>) = inputs
@@ -443,7 +683,7 @@ fn embed_windows(
         if texts.is_empty() {
             continue;
         }
-        let embedded = embedder.embed(&texts, role, &mut |n| bar.inc(n as u64))?;
+        let embedded = embedder.embed(&texts, role, &mut |n| progress(n))?;
         if embedded.len() != texts.len() {
             return Err(Error::VectorCount {
                 expected: texts.len(),
@@ -454,68 +694,7 @@ fn embed_windows(
             vectors[i] = Some(vector);
         }
     }
-    bar.finish_and_clear();
     Ok(vectors.into_iter().flatten().collect())
-}
-
-/// Fills the new generation and publishes it: unchanged documents copied from `previous`,
-/// then the new ones with their vectors, and the files skipped.
-fn store_generation(
-    mut builder: store::Builder,
-    settings: &Settings,
-    gathered: &Gathered,
-    previous: Option<&Index>,
-    spans: &[Vec<Range<usize>>],
-    vectors: Vec<Vec<f32>>,
-    ui: &Ui,
-) -> Result<Manifest> {
-    let analyzer = settings.analyzer.to_string();
-    if let Some(previous) = previous {
-        let same_terms = previous.manifest().analyzer == analyzer;
-        if !same_terms && !gathered.unchanged.is_empty() {
-            ui.note(format!(
-                "keeping the vectors of {} unchanged documents, remaking their keyword terms with {analyzer}",
-                gathered.unchanged.len()
-            ));
-        }
-        for key in &gathered.unchanged {
-            if same_terms {
-                builder.copy_document(previous, key)?;
-                continue;
-            }
-            let (info, mut passages) = previous
-                .document(key)?
-                .ok_or_else(|| store::Error::UnknownDocument(key.clone()))?;
-            for passage in &mut passages {
-                passage.terms = settings.analyzer.terms(&passage.text).join(" ");
-            }
-            builder.add_document(info, passages)?;
-        }
-    }
-    let mut vectors = vectors.into_iter();
-    let mut spans = spans.iter();
-    for document in &gathered.new {
-        let passages = document
-            .passages
-            .iter()
-            .zip(&mut spans)
-            .map(|(p, spans)| NewPassage {
-                paragraph: p.paragraph,
-                start_line: document.lines.then_some(p.start_line),
-                end_line: document.lines.then_some(p.end_line),
-                page: p.page,
-                section: p.section.clone(),
-                terms: settings.analyzer.terms(&p.text).join(" "),
-                text: p.text.clone(),
-                windows: NewWindow::zip(spans, &mut vectors),
-            })
-            .collect();
-        builder.add_document(document.info.clone(), passages)?;
-    }
-    for skipped in &gathered.skipped {
-        builder.skip(skipped.clone());
-    }
-    Ok(builder.commit()?)
 }
 
 #[cfg(test)]
@@ -577,6 +756,7 @@ mod tests {
             analyzer,
             windows: WindowPolicy::default(),
             titles: false,
+            scalar: store::Scalar::F32,
         }
     }
 
@@ -605,6 +785,7 @@ mod tests {
             input: records(texts),
             settings: settings(analyzer),
             rebuild: false,
+            merge: store::MergePolicy::DEFAULT,
         };
         build(request, e, &Ui::new(true)).unwrap()
     }
@@ -640,6 +821,7 @@ mod tests {
             },
             settings,
             rebuild: false,
+            merge: store::MergePolicy::DEFAULT,
         };
         let report = build(request, &e, &Ui::new(true)).unwrap();
         assert!(report.manifest.titles);
@@ -722,6 +904,7 @@ mod tests {
             },
             settings: settings(Analyzer::DEFAULT),
             rebuild: false,
+            merge: store::MergePolicy::DEFAULT,
         };
         let report = build(request, &e, &Ui::new(true)).unwrap();
         assert_eq!(report.embedded_documents, 3);

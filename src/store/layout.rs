@@ -1,8 +1,9 @@
 //! The index directory's layout and the file-system steps that keep it consistent across
-//! crashes: the marker that proves a folder is an index, generation names, the builders'
-//! lock, write-then-rename with fsync, and removal of what killed or superseded builds leave
-//! behind. akapit removes only generation folders that carry its own marker with this
-//! index's id: whatever else is in the folder, it did not make.
+//! crashes: the marker that proves a folder is an index, segment and generation names, the
+//! builders' lock, write-then-rename with fsync, and removal of what killed or superseded
+//! builds and merges leave behind. akapit removes only segment folders (and the generation
+//! folders of format 2) that carry its own marker with this index's id: whatever else is in
+//! the folder, it did not make.
 
 use std::fs::{self, File, TryLockError};
 use std::io::{ErrorKind, Write};
@@ -12,30 +13,50 @@ use super::Error;
 
 /// Marks a folder as an akapit index; holds the index's id.
 pub const MARKER: &str = ".akapit-index";
-/// Inside every generation folder akapit writes: the id of the index it belongs to.
+/// Inside every segment folder akapit writes: the id of the index it belongs to.
 pub const GENERATION_MARKER: &str = ".akapit-generation";
-/// The single commit point: whatever generation it names is the index.
+/// The single commit point: whatever segments it names are the index.
 pub const MANIFEST: &str = "manifest.json";
 /// Held exclusively by a builder for its whole run; readers never take it.
 pub const LOCK: &str = ".lock";
-/// Inside a generation directory.
+/// Inside a segment folder.
 pub const PASSAGES: &str = "passages.sqlite";
-/// Inside a generation directory.
+/// Inside a segment folder.
 pub const VECTORS: &str = "vectors.usearch";
+/// Inside an unfinished segment folder: the window vectors waiting for the vector file.
+pub const PENDING: &str = "pending.sqlite";
+/// Inside an unfinished segment folder: what the build writing it was (model, chunker…),
+/// so that a later build resumes it only if it would write the same.
+pub const PENDING_STATE: &str = "pending.json";
 /// Anything with this suffix is unpublished work of a build that may have been killed.
 pub const TMP_SUFFIX: &str = ".tmp";
 const GENERATION_PREFIX: &str = "gen-";
+const SEGMENT_PREFIX: &str = "seg-";
 
-/// `gen-000042`: zero-padded so a directory listing sorts in build order.
+/// `gen-000042`: zero-padded so names sort in commit order.
 pub fn generation_name(number: u64) -> String {
     format!("{GENERATION_PREFIX}{number:06}")
 }
 
-/// The number of a generation directory name, `None` for anything else. Also guards the
-/// manifest's `generation` field against names that would leave the index directory.
+/// The number of a generation name, `None` for anything else.
 pub fn parse_generation(name: &str) -> Option<u64> {
-    let digits = name.strip_prefix(GENERATION_PREFIX)?;
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+    parse_numbered(name, GENERATION_PREFIX)
+}
+
+/// `seg-000042`: zero-padded so a directory listing sorts in the order they were written.
+pub fn segment_name(number: u64) -> String {
+    format!("{SEGMENT_PREFIX}{number:06}")
+}
+
+/// The number of a segment folder name, `None` for anything else. Also guards the
+/// manifest's segment names against names that would leave the index directory.
+pub fn parse_segment(name: &str) -> Option<u64> {
+    parse_numbered(name, SEGMENT_PREFIX)
+}
+
+fn parse_numbered(name: &str, prefix: &str) -> Option<u64> {
+    let digits = name.strip_prefix(prefix)?;
+    if digits.is_empty() || digits.len() > 12 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     digits.parse().ok()
@@ -97,7 +118,7 @@ pub fn mark_generation(generation: &Path, id: &str) -> Result<(), Error> {
 }
 
 /// Whether `path` is a generation folder that the index `id` made.
-fn is_our_generation(path: &Path, id: &str) -> bool {
+pub fn is_our_generation(path: &Path, id: &str) -> bool {
     fs::read_to_string(path.join(GENERATION_MARKER)).is_ok_and(|found| found.trim() == id)
 }
 
@@ -131,26 +152,27 @@ pub fn lock(dir: &Path, wait: Option<&dyn Fn()>) -> Result<File, Error> {
     }
 }
 
-/// One more than the highest generation number present in any form (published, renamed
-/// but never committed, or a `.tmp` leftover), so a new build never reuses a name.
-pub fn next_generation(dir: &Path) -> Result<u64, Error> {
+/// One past the highest segment number in `dir`, unfinished ones included, so that a new
+/// segment never reuses the name of one a reader may still have open.
+pub fn next_segment(dir: &Path) -> Result<u64, Error> {
     let mut highest = 0;
     for entry in fs::read_dir(dir).map_err(Error::io("list", dir))? {
         let entry = entry.map_err(Error::io("list", dir))?;
         let name = entry.file_name();
         let name = name.to_string_lossy();
         let name = name.strip_suffix(TMP_SUFFIX).unwrap_or(&name);
-        if let Some(number) = parse_generation(name) {
+        if let Some(number) = parse_segment(name) {
             highest = highest.max(number);
         }
     }
     Ok(highest + 1)
 }
 
-/// Best-effort removal of the generation folders (published or not) that the index `id`
-/// made, except `keep`. Must only run under the lock. A failure here costs disk space, never
-/// correctness, so it is not reported: the next build tries again.
-pub fn remove_generations(dir: &Path, id: &str, keep: Option<&str>) {
+/// Best-effort removal of the segment folders (published or not) that the index `id` made
+/// and `keep` does not name, and of its generation folders from format 2. Must only run
+/// under the lock. A failure here costs disk space, never correctness, so it is not
+/// reported: the next build tries again.
+pub fn remove_unused(dir: &Path, id: &str, keep: &dyn Fn(&str) -> bool) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
@@ -158,11 +180,9 @@ pub fn remove_generations(dir: &Path, id: &str, keep: Option<&str>) {
         let name = entry.file_name();
         let name = name.to_string_lossy();
         let bare = name.strip_suffix(TMP_SUFFIX).unwrap_or(&name);
+        let ours = parse_segment(bare).is_some() || parse_generation(bare).is_some();
         let path = entry.path();
-        if parse_generation(bare).is_some()
-            && keep != Some(name.as_ref())
-            && is_our_generation(&path, id)
-        {
+        if ours && !keep(name.as_ref()) && is_our_generation(&path, id) {
             let _ = fs::remove_dir_all(&path);
         }
     }
@@ -214,50 +234,54 @@ mod tests {
         assert_eq!(parse_generation("gen-"), None);
         assert_eq!(parse_generation("gen-../../etc"), None);
         assert_eq!(parse_generation("gen-000003.tmp"), None);
+        assert_eq!(parse_segment(&segment_name(42)), Some(42));
+        assert_eq!(parse_segment("seg-../x"), None);
+        assert_eq!(parse_segment("gen-000001"), None);
         assert_eq!(parse_generation("manifest.json"), None);
     }
 
     #[test]
-    fn next_generation_counts_leftovers_of_killed_builds() {
+    fn next_segment_counts_leftovers_of_killed_builds() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(next_generation(dir.path()).unwrap(), 1);
-        fs::create_dir(dir.path().join("gen-000002")).unwrap();
-        fs::create_dir(dir.path().join("gen-000009.tmp")).unwrap();
+        assert_eq!(next_segment(dir.path()).unwrap(), 1);
+        fs::create_dir(dir.path().join("seg-000002")).unwrap();
+        fs::create_dir(dir.path().join("seg-000009.tmp")).unwrap();
+        fs::create_dir(dir.path().join("gen-000011")).unwrap();
         fs::write(dir.path().join("manifest.json"), "{}").unwrap();
-        assert_eq!(next_generation(dir.path()).unwrap(), 10);
+        assert_eq!(next_segment(dir.path()).unwrap(), 10);
     }
 
     #[test]
     fn only_generations_this_index_made_are_removed() {
         let dir = tempfile::tempdir().unwrap();
         let id = claim(dir.path()).unwrap();
-        for name in ["gen-000001", "gen-000002", "gen-000003.tmp", "gen-000004"] {
+        for name in ["gen-000001", "seg-000002", "seg-000003.tmp", "seg-000004"] {
             let generation = dir.path().join(name);
             fs::create_dir(&generation).unwrap();
             fs::write(generation.join(PASSAGES), "x").unwrap();
-            if name != "gen-000004" {
+            if name != "seg-000004" {
                 mark_generation(&generation, &id).unwrap();
             }
         }
         fs::write(dir.path().join("manifest.json.tmp"), "{").unwrap();
         fs::write(dir.path().join(LOCK), "").unwrap();
 
-        remove_generations(dir.path(), &id, Some("gen-000002"));
+        remove_unused(dir.path(), &id, &|name| name == "seg-000002");
 
         let mut left: Vec<String> = fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         left.sort();
-        // gen-000004 carries no marker of this index: akapit did not make it.
+        // seg-000004 carries no marker of this index: akapit did not make it.
         assert_eq!(
             left,
             [
                 MARKER,
                 LOCK,
-                "gen-000002",
-                "gen-000004",
-                "manifest.json.tmp"
+                "manifest.json.tmp",
+                "seg-000002",
+                "seg-000004",
             ]
         );
     }

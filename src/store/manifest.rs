@@ -32,12 +32,36 @@ pub struct DocumentInfo {
     /// Modification time, RFC 3339.
     pub modified: Option<String>,
     pub passages: usize,
+    /// Windows over all its passages (vectors in the index); filled in by the build.
+    #[serde(default)]
+    pub windows: usize,
     /// What the file was read as (`text`, `pdf`, `html`…); absent for records.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
     /// The document's title, from its metadata or first heading.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// The segment (`seg-NNNNNN`) that holds the document's passages; filled in by the
+    /// build that stores it.
+    #[serde(default)]
+    pub segment: String,
+}
+
+/// One segment of an index: a folder of data files written once by one build (or merge)
+/// and never changed, minus the documents deleted from it since.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SegmentInfo {
+    /// The folder's name, `seg-NNNNNN`.
+    pub name: String,
+    /// Passages and windows the segment's files hold, deleted ones included.
+    pub passages: usize,
+    pub windows: usize,
+    /// Documents of this segment that were changed or removed since it was written: their
+    /// passages are no longer searched. The manifest, not the segment, records this.
+    #[serde(default)]
+    pub deleted: Vec<String>,
+    /// Each data file by name, with its size and hash.
+    pub files: BTreeMap<String, FileCheck>,
 }
 
 /// A file found under the roots that is not in the index, and why.
@@ -68,11 +92,52 @@ pub enum Metric {
 }
 
 /// How vectors are stored in the vector index. `f32` keeps model output unchanged, so
-/// scores match a brute-force computation.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+/// scores match a brute-force computation; `f16` halves the file, `i8` quarters it (each
+/// component of the unit vector scaled to a byte).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
 #[serde(rename_all = "lowercase")]
 pub enum Scalar {
     F32,
+    F16,
+    I8,
+}
+
+impl Scalar {
+    pub const ALL: [Scalar; 3] = [Scalar::F32, Scalar::F16, Scalar::I8];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scalar::F32 => "f32",
+            Scalar::F16 => "f16",
+            Scalar::I8 => "i8",
+        }
+    }
+
+    /// Bytes per stored component.
+    pub fn bytes(self) -> usize {
+        match self {
+            Scalar::F32 => 4,
+            Scalar::F16 => 2,
+            Scalar::I8 => 1,
+        }
+    }
+}
+
+impl std::fmt::Display for Scalar {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Scalar {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Scalar::ALL
+            .into_iter()
+            .find(|x| x.as_str() == s)
+            .ok_or_else(|| format!("`{s}` is not a vector type; expected f32, f16 or i8"))
+    }
 }
 
 /// The usearch (HNSW) settings an index was built with. `connectivity` and `expansion_add`
@@ -115,14 +180,19 @@ pub struct Hints {
     pub roots: Vec<String>,
     pub model: Option<String>,
     pub dims: Option<usize>,
+    /// How the vectors are stored (`f32`, `f16`, `i8`).
+    pub scalar: Option<Scalar>,
 }
 
 /// Everything known about an index without opening its data files.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Manifest {
     pub format_version: u32,
-    /// Name of the generation directory (`gen-NNNNNN`) holding the data files.
+    /// This commit's name (`gen-NNNNNN`, one more for every build or merge published):
+    /// which version of the index answered.
     pub generation: String,
+    /// The segments holding the data, oldest first.
+    pub segments: Vec<SegmentInfo>,
     pub model: ModelInfo,
     pub chunker_version: u32,
     /// How passage text became keyword-search terms (e.g. `snowball-polish`); questions must
@@ -140,17 +210,13 @@ pub struct Manifest {
     /// The roots that were indexed, as given by the caller.
     pub roots: Vec<String>,
     pub documents: Vec<DocumentInfo>,
-    /// Total passages over all documents.
+    /// Total passages over all documents (searched ones: deleted ones not counted).
     pub passages: usize,
-    /// Total windows over all passages: the number of vectors in the vector index.
+    /// Total windows over all those passages.
     pub windows: usize,
     /// Files under the roots that were found but not indexed (binary, unreadable).
     #[serde(default)]
     pub skipped: Vec<SkippedFile>,
-    /// Each data file of the generation by name, to tell a damaged index from a good one.
-    /// Absent in indexes built before it was recorded.
-    #[serde(default)]
-    pub files: BTreeMap<String, FileCheck>,
 }
 
 impl Manifest {
@@ -186,8 +252,27 @@ impl Manifest {
             .map_err(|e| corrupt(format!("unexpected content: {e}")))?;
         if layout::parse_generation(&manifest.generation).is_none() {
             return Err(corrupt(format!(
-                "`{}` is not a generation directory name",
+                "`{}` is not a generation name",
                 manifest.generation
+            )));
+        }
+        let mut names = std::collections::HashSet::new();
+        for segment in &manifest.segments {
+            if layout::parse_segment(&segment.name).is_none() || !names.insert(&segment.name) {
+                return Err(corrupt(format!(
+                    "`{}` is not a segment folder name, or is named twice",
+                    segment.name
+                )));
+            }
+        }
+        if let Some(doc) = manifest
+            .documents
+            .iter()
+            .find(|d| !names.contains(&d.segment))
+        {
+            return Err(corrupt(format!(
+                "document {} is in segment `{}`, which it does not list",
+                doc.path, doc.segment
             )));
         }
         let counted: usize = manifest.documents.iter().map(|d| d.passages).sum();
@@ -229,6 +314,11 @@ impl Manifest {
                 .and_then(|m| m.get("dims"))
                 .and_then(|d| d.as_u64())
                 .and_then(|d| usize::try_from(d).ok()),
+            scalar: value
+                .get("vectors")
+                .and_then(|v| v.get("scalar"))
+                .and_then(|s| s.as_str())
+                .and_then(|s| s.parse().ok()),
         })
     }
 
@@ -305,8 +395,10 @@ mod tests {
                 bytes: 120,
                 modified: Some("2024-12-31T23:59:59Z".into()),
                 passages: 4,
+                windows: 9,
                 format: Some("markdown".into()),
                 title: Some("Notatki".into()),
+                segment: "seg-000002".into(),
             }],
             passages: 4,
             windows: 9,
@@ -316,13 +408,19 @@ mod tests {
                 bytes: 3,
                 modified: None,
             }],
-            files: BTreeMap::from([(
-                "passages.sqlite".to_string(),
-                FileCheck {
-                    bytes: 4096,
-                    sha256: "ab".repeat(32),
-                },
-            )]),
+            segments: vec![SegmentInfo {
+                name: "seg-000002".into(),
+                passages: 6,
+                windows: 12,
+                deleted: vec!["/home/u/notes/old.md".into()],
+                files: BTreeMap::from([(
+                    "passages.sqlite".to_string(),
+                    FileCheck {
+                        bytes: 4096,
+                        sha256: "ab".repeat(32),
+                    },
+                )]),
+            }],
         }
     }
 
@@ -342,7 +440,7 @@ mod tests {
         assert_eq!(read.passages, 4);
         assert_eq!(read.windows, 9);
         assert_eq!(read.skipped, manifest.skipped);
-        assert_eq!(read.files, manifest.files);
+        assert_eq!(read.segments, manifest.segments);
     }
 
     #[test]
@@ -369,11 +467,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut json = serde_json::to_value(sample()).unwrap();
         json.as_object_mut().unwrap().remove("skipped");
-        json.as_object_mut().unwrap().remove("files");
         json.as_object_mut().unwrap().remove("window_policy");
         fs::write(dir.path().join(layout::MANIFEST), json.to_string()).unwrap();
         let read = Manifest::read(dir.path()).unwrap().unwrap();
-        assert!(read.skipped.is_empty() && read.files.is_empty());
+        assert!(read.skipped.is_empty());
         assert_eq!(read.window_policy, "sentences");
     }
 

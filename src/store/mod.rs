@@ -1,18 +1,23 @@
-//! The on-disk index: window vectors in usearch, passage text, windows and metadata in SQLite,
-//! and a versioned manifest naming the generation directory that holds them. A passage is
-//! embedded as one or more windows (byte ranges of its text); search ranks passages by their
-//! best window. A build writes a new generation beside the old one and publishes it by
-//! atomically replacing the manifest.
+//! The on-disk index: a list of immutable segments (window vectors in usearch; passage
+//! text, windows and keyword postings in SQLite) and the documents deleted from them, named
+//! by a versioned manifest. A passage is embedded as one or more windows (byte ranges of its
+//! text); search ranks passages by their best window. A build writes one new segment for
+//! new and changed documents and publishes it, with the deletions, by atomically replacing
+//! the manifest; merges combine small segments the same way.
 
 mod builder;
 mod error;
 mod index;
 mod layout;
 mod manifest;
+mod merge;
 mod passages;
+mod postings;
+mod segment;
 #[cfg(test)]
 mod testutil;
 mod vectors;
+mod writer;
 
 use std::ops::Range;
 
@@ -23,12 +28,15 @@ pub use error::Error;
 pub use index::Index;
 pub use layout::MANIFEST as MANIFEST_FILE;
 pub use manifest::{
-    DocumentInfo, FileCheck, Hints, Manifest, Metric, ModelInfo, Scalar, SkippedFile, VectorOptions,
+    DocumentInfo, FileCheck, Hints, Manifest, Metric, ModelInfo, Scalar, SegmentInfo, SkippedFile,
+    VectorOptions,
 };
+pub use merge::{plan as merge_plan, MergePolicy};
+pub use writer::{Progress, Quiet};
 
 /// Version of the whole on-disk layout (manifest, database schema, vector file options).
 /// Bump it on any incompatible change; older indexes then ask to be rebuilt.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// One embedded window of a passage: a byte range of the passage text and its unit vector.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,7 +79,7 @@ pub struct NewPassage {
     pub section: Option<String>,
     pub text: String,
     /// The passage's keyword-search terms, space-separated, as the caller's analyzer made
-    /// them (the manifest records which analyzer); the store indexes them with SQLite FTS5.
+    /// them (the manifest records which analyzer); the store keeps postings of them.
     pub terms: String,
     /// At least one; each range must lie within `text` on UTF-8 character boundaries.
     pub windows: Vec<NewWindow>,
@@ -80,8 +88,9 @@ pub struct NewPassage {
 /// A passage read back from an index.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct StoredPassage {
-    /// Assigned by the build that stored it (1, 2, … in insertion order); ids of the same
-    /// passage differ between builds.
+    /// Assigned by the build that stored it: the segment's number in the high 32 bits and
+    /// 1, 2, … in insertion order in the low 32; ids of the same passage differ between
+    /// builds.
     pub id: u64,
     /// The document's path as given when it was indexed.
     pub doc: String,

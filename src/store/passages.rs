@@ -1,36 +1,35 @@
-//! The passage database (SQLite): documents, passage text and positions, and each passage's
-//! windows (byte ranges of its text) with their embeddings as little-endian f32 BLOBs, so
-//! unchanged documents can be carried into a new build without re-embedding, search can map
-//! a window found in the vector index back to its passage, and `related` can fetch vectors.
+//! One segment's passage database (SQLite): its documents, passage text and positions, each
+//! passage's windows (byte ranges of its text) and its keyword postings. Window vectors live
+//! in the segment's vector file only; while a segment is being written they wait in a
+//! second database, `pending.sqlite`, attached to the same connection, so that a document
+//! and its vectors are stored in one transaction and a killed build can resume from them.
 
-use std::collections::HashMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
 
-use super::{
-    DocumentInfo, Error, NewPassage, NewWindow, StoredPassage, StoredWindow, FORMAT_VERSION,
-};
+use super::postings::{PostingList, PostingsWriter};
+use super::{DocumentInfo, Error, NewPassage, StoredPassage, FORMAT_VERSION};
 
 /// `UNIQUE (document, paragraph)` doubles as the index behind `find` and `document_passages`.
-/// A document's windows are stored in one transaction with consecutive ids, so
-/// `documents.first_window` and `documents.windows` name them as one id range: that is what
-/// lets a search restricted to some documents test a window id with a few comparisons.
-/// `vector` is the last column of `windows` so that looking up a window's passage and span
-/// does not pull in the blob.
+/// A document's passages and windows are stored in one transaction with consecutive ids, so
+/// `documents.first_passage`/`first_window` and the counts name them as id ranges: that is
+/// what lets a search skip deleted documents or keep to some documents with a few
+/// comparisons per id.
 const SCHEMA: &str = "
     CREATE TABLE documents (
-        id           INTEGER PRIMARY KEY,
-        path         TEXT NOT NULL UNIQUE,
-        sha256       TEXT NOT NULL,
-        bytes        INTEGER NOT NULL,
-        modified     TEXT,
-        format       TEXT,
-        title        TEXT,
-        passages     INTEGER NOT NULL,
-        first_window INTEGER NOT NULL,
-        windows      INTEGER NOT NULL
+        id            INTEGER PRIMARY KEY,
+        path          TEXT NOT NULL UNIQUE,
+        sha256        TEXT NOT NULL,
+        bytes         INTEGER NOT NULL,
+        modified      TEXT,
+        format        TEXT,
+        title         TEXT,
+        passages      INTEGER NOT NULL,
+        first_passage INTEGER NOT NULL,
+        first_window  INTEGER NOT NULL,
+        windows       INTEGER NOT NULL
     );
     CREATE TABLE passages (
         id         INTEGER PRIMARY KEY,
@@ -44,83 +43,143 @@ const SCHEMA: &str = "
         terms      TEXT NOT NULL,
         UNIQUE (document, paragraph)
     );
-    CREATE VIRTUAL TABLE lexical USING fts5 (
-        terms, content = 'passages', content_rowid = 'id',
-        tokenize = 'unicode61 remove_diacritics 0'
-    );
     CREATE TABLE windows (
         id         INTEGER PRIMARY KEY,
         passage    INTEGER NOT NULL REFERENCES passages (id),
         start_byte INTEGER NOT NULL,
-        end_byte   INTEGER NOT NULL,
-        vector     BLOB NOT NULL
+        end_byte   INTEGER NOT NULL
     );
     CREATE INDEX windows_by_passage ON windows (passage);
+    CREATE TABLE postings (
+        term       TEXT PRIMARY KEY,
+        passages   INTEGER NOT NULL,
+        max_tf     INTEGER NOT NULL,
+        min_length INTEGER NOT NULL,
+        list       BLOB NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE lengths (id INTEGER PRIMARY KEY, terms BLOB NOT NULL);
 ";
+
+const PENDING_SCHEMA: &str =
+    "CREATE TABLE IF NOT EXISTS pending.vectors (window INTEGER PRIMARY KEY, vector BLOB NOT NULL);";
 
 const SELECT_STORED: &str = "
     SELECT p.id, d.path, p.paragraph, p.start_line, p.end_line, p.page, p.section, p.text
     FROM passages p JOIN documents d ON d.id = p.document";
 
-/// One open passage database: writable while a build fills it, read-only once published.
+/// Where a document's passages and windows are in its segment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Placement {
+    pub passages: Range<u64>,
+    pub windows: Range<u64>,
+}
+
+/// A stored document read back for copying into another segment: its record, its passages
+/// (windows with empty vectors) and each window's id, in the order stored.
+pub type StoredDocument = (DocumentInfo, Vec<NewPassage>, Vec<u64>);
+
+/// One open passage database: writable while its segment is written, read-only once
+/// published.
 pub struct PassageDb {
     conn: Connection,
     path: PathBuf,
-    dims: usize,
 }
 
 impl PassageDb {
-    /// Creates an empty database for a new generation.
-    pub fn create(path: &Path, dims: usize) -> Result<PassageDb, Error> {
+    /// Creates an empty database for a new segment, with its pending vectors beside it.
+    pub fn create(path: &Path, pending: &Path) -> Result<PassageDb, Error> {
         let conn = Connection::open(path).map_err(Error::sqlite(path))?;
-        // A window row (a 1.5 KB vector at 384 dimensions) and a passage row (a few hundred
-        // bytes to a few KB of text) each fit many to a 16 KB page; with 4 KB pages a
-        // 600-byte passage with its vector took 4.1 KB, with 16 KB pages 2.4 KB, with
-        // lookups no slower.
-        // No journal durability and no fsync per transaction: the file lives in an
-        // unpublished directory that is thrown away if the build fails, and the builder
-        // fsyncs it once before publishing.
+        // A passage row (a few hundred bytes to a few KB of text) fits many to a 16 KB page.
+        // The journal is a file (a killed build leaves every finished document readable),
+        // but nothing is flushed per transaction: the writer syncs the files once before
+        // publishing.
         conn.execute_batch(&format!(
             "PRAGMA page_size = 16384;
-             PRAGMA journal_mode = MEMORY;
+             PRAGMA journal_mode = TRUNCATE;
              PRAGMA synchronous = OFF;
              PRAGMA user_version = {FORMAT_VERSION};
              {SCHEMA}"
         ))
         .map_err(Error::sqlite(path))?;
-        Ok(PassageDb {
+        let db = PassageDb {
             conn,
             path: path.to_path_buf(),
-            dims,
-        })
+        };
+        db.attach_pending(pending)?;
+        Ok(db)
+    }
+
+    /// Opens the database of a segment left unfinished by a killed build, to go on writing.
+    pub fn resume(path: &Path, pending: &Path) -> Result<PassageDb, Error> {
+        let conn = Connection::open(path).map_err(Error::sqlite(path))?;
+        let db = PassageDb {
+            conn,
+            path: path.to_path_buf(),
+        };
+        db.check_version()?;
+        db.conn
+            .execute_batch("PRAGMA journal_mode = TRUNCATE; PRAGMA synchronous = OFF;")
+            .map_err(Error::sqlite(path))?;
+        db.attach_pending(pending)?;
+        Ok(db)
+    }
+
+    fn attach_pending(&self, pending: &Path) -> Result<(), Error> {
+        let name = pending.to_str().ok_or_else(|| Error::Io {
+            action: "open",
+            path: pending.to_path_buf(),
+            source: std::io::Error::other("the path is not valid UTF-8"),
+        })?;
+        self.conn
+            .execute("ATTACH DATABASE ?1 AS pending", [name])
+            .and_then(|_| {
+                self.conn.execute_batch(&format!(
+                    "PRAGMA pending.journal_mode = TRUNCATE; PRAGMA pending.synchronous = OFF;
+                     {PENDING_SCHEMA}"
+                ))
+            })
+            .map_err(Error::sqlite(pending))
     }
 
     /// Opens a published database read-only; it never changes after publication.
-    pub fn open(path: &Path, dims: usize) -> Result<PassageDb, Error> {
+    pub fn open(path: &Path) -> Result<PassageDb, Error> {
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags).map_err(Error::sqlite(path))?;
-        let version: u32 = conn
-            .query_row("PRAGMA user_version", [], |row| row.get(0))
-            .map_err(|e| Error::Corrupt {
-                path: path.to_path_buf(),
-                reason: e.to_string(),
-            })?;
-        if version != FORMAT_VERSION {
-            return Err(Error::Corrupt {
-                path: path.to_path_buf(),
-                reason: format!("database format {version}, expected {FORMAT_VERSION}"),
-            });
-        }
-        Ok(PassageDb {
+        let db = PassageDb {
             conn,
             path: path.to_path_buf(),
-            dims,
-        })
+        };
+        db.check_version()?;
+        Ok(db)
     }
 
-    /// Stores one document, its passages and their windows in one transaction, with passage
-    /// ids `first_passage, first_passage + 1, …` and window ids `first_window, …` in the
-    /// order given. The caller has checked the windows.
+    fn check_version(&self) -> Result<(), Error> {
+        let version: u32 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .map_err(|e| self.corrupt(e.to_string()))?;
+        if version != FORMAT_VERSION {
+            return Err(self.corrupt(format!(
+                "database format {version}, expected {FORMAT_VERSION}"
+            )));
+        }
+        Ok(())
+    }
+
+    fn corrupt(&self, reason: String) -> Error {
+        Error::Corrupt {
+            path: self.path.clone(),
+            reason,
+        }
+    }
+
+    fn sqlite(&self) -> impl FnOnce(rusqlite::Error) -> Error + use<> {
+        Error::sqlite(self.path.clone())
+    }
+
+    /// Stores one document, its passages, their windows and the windows' vectors (in the
+    /// pending database) in one transaction, with passage ids `first_passage, …` and window
+    /// ids `first_window, …` in the order given. The caller has checked the windows.
     pub fn insert_document(
         &mut self,
         doc: &DocumentInfo,
@@ -129,12 +188,14 @@ impl PassageDb {
         first_window: u64,
     ) -> Result<(), Error> {
         let windows: usize = passages.iter().map(|p| p.windows.len()).sum();
-        let tx = self.conn.transaction().map_err(Error::sqlite(&self.path))?;
+        let path = self.path.clone();
+        let err = move || Error::sqlite(path.clone());
+        let tx = self.conn.transaction().map_err(err())?;
         {
             tx.execute(
-                "INSERT INTO documents
-                 (path, sha256, bytes, modified, format, title, passages, first_window, windows)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                "INSERT INTO documents (path, sha256, bytes, modified, format, title, passages,
+                                        first_passage, first_window, windows)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 params![
                     doc.path,
                     doc.sha256,
@@ -143,11 +204,12 @@ impl PassageDb {
                     doc.format,
                     doc.title,
                     saturating_i64(passages.len() as u64),
+                    saturating_i64(first_passage),
                     saturating_i64(first_window),
                     saturating_i64(windows as u64),
                 ],
             )
-            .map_err(Error::sqlite(&self.path))?;
+            .map_err(err())?;
             let document = tx.last_insert_rowid();
             let mut insert_passage = tx
                 .prepare_cached(
@@ -155,13 +217,16 @@ impl PassageDb {
                      (id, document, paragraph, start_line, end_line, page, section, text, terms)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 )
-                .map_err(Error::sqlite(&self.path))?;
+                .map_err(err())?;
             let mut insert_window = tx
                 .prepare_cached(
-                    "INSERT INTO windows (id, passage, start_byte, end_byte, vector)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    "INSERT INTO windows (id, passage, start_byte, end_byte)
+                     VALUES (?1, ?2, ?3, ?4)",
                 )
-                .map_err(Error::sqlite(&self.path))?;
+                .map_err(err())?;
+            let mut insert_vector = tx
+                .prepare_cached("INSERT INTO pending.vectors (window, vector) VALUES (?1, ?2)")
+                .map_err(err())?;
             let mut window_ids = first_window..;
             for (id, passage) in (first_passage..).zip(passages) {
                 insert_passage
@@ -176,22 +241,179 @@ impl PassageDb {
                         passage.text,
                         passage.terms,
                     ])
-                    .map_err(Error::sqlite(&self.path))?;
+                    .map_err(err())?;
                 // Windows first: `zip` stops at the shorter iterator without taking an id.
                 for (window, window_id) in passage.windows.iter().zip(&mut window_ids) {
+                    let window_id = saturating_i64(window_id);
                     insert_window
                         .execute(params![
-                            saturating_i64(window_id),
+                            window_id,
                             saturating_i64(id),
                             window.start,
-                            window.end,
-                            encode_vector(&window.vector),
+                            window.end
                         ])
-                        .map_err(Error::sqlite(&self.path))?;
+                        .map_err(err())?;
+                    insert_vector
+                        .execute(params![window_id, encode_vector(&window.vector)])
+                        .map_err(err())?;
                 }
             }
         }
-        tx.commit().map_err(Error::sqlite(&self.path))
+        tx.commit().map_err(err())
+    }
+
+    /// The documents stored so far with where they are: for resuming an unfinished segment.
+    pub fn stored_documents(&self) -> Result<Vec<(DocumentInfo, Placement)>, Error> {
+        self.conn
+            .prepare(
+                "SELECT path, sha256, bytes, modified, passages, format, title,
+                        first_passage, first_window, windows
+                 FROM documents ORDER BY first_passage",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_map([], |row| {
+                    let info = document_info(row)?;
+                    let first_passage = unsigned(row, 7)?;
+                    let first_window = unsigned(row, 8)?;
+                    let placement = Placement {
+                        passages: first_passage..first_passage + info.passages as u64,
+                        windows: first_window..first_window + unsigned(row, 9)?,
+                    };
+                    Ok((info, placement))
+                })?
+                .collect()
+            })
+            .map_err(self.sqlite())
+    }
+
+    /// Removes documents stored by an unfinished segment that the build no longer wants.
+    pub fn remove_documents(&mut self, paths: &[String]) -> Result<(), Error> {
+        let path = self.path.clone();
+        let tx = self.conn.transaction().map_err(Error::sqlite(&path))?;
+        for doc in paths {
+            tx.execute(
+                "DELETE FROM pending.vectors WHERE window IN (SELECT w.id FROM windows w
+                   JOIN passages p ON p.id = w.passage JOIN documents d ON d.id = p.document
+                   WHERE d.path = ?1)",
+                [doc],
+            )
+            .and_then(|_| {
+                tx.execute(
+                    "DELETE FROM windows WHERE passage IN (SELECT p.id FROM passages p
+                       JOIN documents d ON d.id = p.document WHERE d.path = ?1)",
+                    [doc],
+                )
+            })
+            .and_then(|_| {
+                tx.execute(
+                    "DELETE FROM passages WHERE document IN
+                       (SELECT id FROM documents WHERE path = ?1)",
+                    [doc],
+                )
+            })
+            .and_then(|_| tx.execute("DELETE FROM documents WHERE path = ?1", [doc]))
+            .map_err(Error::sqlite(&path))?;
+        }
+        tx.commit().map_err(Error::sqlite(&path))
+    }
+
+    /// Builds the keyword postings and passage lengths from every stored passage's terms.
+    pub fn write_postings(&mut self) -> Result<(), Error> {
+        let path = self.path.clone();
+        let mut postings = PostingsWriter::default();
+        {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT id, terms FROM passages ORDER BY id")
+                .map_err(Error::sqlite(&path))?;
+            let mut rows = stmt.query([]).map_err(Error::sqlite(&path))?;
+            while let Some(row) = rows.next().map_err(Error::sqlite(&path))? {
+                let id = unsigned(row, 0).map_err(Error::sqlite(&path))?;
+                let terms = row.get_ref(1).and_then(|v| Ok(v.as_str()?));
+                let terms = terms.map_err(Error::sqlite(&path))?;
+                let id = u32::try_from(id).map_err(|_| Error::Corrupt {
+                    path: path.clone(),
+                    reason: format!("passage id {id} is past what a segment holds"),
+                })?;
+                postings.add(id, terms);
+            }
+        }
+        let (lists, lengths) = postings.finish();
+        let tx = self.conn.transaction().map_err(Error::sqlite(&path))?;
+        {
+            let mut insert = tx
+                .prepare(
+                    "INSERT INTO postings (term, passages, max_tf, min_length, list)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .map_err(Error::sqlite(&path))?;
+            for (term, list) in &lists {
+                insert
+                    .execute(params![
+                        term,
+                        list.passages,
+                        list.max_tf,
+                        list.min_length,
+                        list.bytes
+                    ])
+                    .map_err(Error::sqlite(&path))?;
+            }
+            let bytes: Vec<u8> = lengths.iter().flat_map(|l| l.to_le_bytes()).collect();
+            tx.execute(
+                "INSERT INTO lengths (id, terms) VALUES (1, ?1)",
+                params![bytes],
+            )
+            .map_err(Error::sqlite(&path))?;
+        }
+        tx.commit().map_err(Error::sqlite(&path))
+    }
+
+    /// Every pending vector in window-id order, in batches of up to `batch`.
+    pub fn for_each_pending_vector(
+        &self,
+        dims: usize,
+        batch: usize,
+        mut add: impl FnMut(&[(u64, Vec<f32>)]) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT window, vector FROM pending.vectors ORDER BY window")
+            .map_err(self.sqlite())?;
+        let mut rows = stmt.query([]).map_err(Error::sqlite(&self.path))?;
+        let mut buffer = Vec::with_capacity(batch);
+        while let Some(row) = rows.next().map_err(Error::sqlite(&self.path))? {
+            let id = unsigned(row, 0).map_err(Error::sqlite(&self.path))?;
+            let blob = row
+                .get_ref(1)
+                .and_then(|value| Ok(value.as_blob()?))
+                .map_err(Error::sqlite(&self.path))?;
+            let vector = decode_vector(blob, dims).ok_or_else(|| {
+                self.corrupt(format!(
+                    "pending window {id} has a {}-byte vector",
+                    blob.len()
+                ))
+            })?;
+            buffer.push((id, vector));
+            if buffer.len() == batch {
+                add(&buffer)?;
+                buffer.clear();
+            }
+        }
+        if !buffer.is_empty() {
+            add(&buffer)?;
+        }
+        Ok(())
+    }
+
+    /// Passages and windows stored: (passages, windows).
+    pub fn counts(&self) -> Result<(usize, usize), Error> {
+        self.conn
+            .query_row(
+                "SELECT (SELECT count(*) FROM passages), (SELECT count(*) FROM windows)",
+                [],
+                |row| Ok((count(row, 0)?, count(row, 1)?)),
+            )
+            .map_err(self.sqlite())
     }
 
     /// SQLite's `quick_check`: the structure of every table and index, without comparing
@@ -199,21 +421,15 @@ impl PassageDb {
     pub fn quick_check(&self) -> Result<(), Error> {
         let problems: Vec<String> = self
             .conn
-            .prepare("PRAGMA quick_check")
+            .prepare("PRAGMA main.quick_check")
             .and_then(|mut stmt| {
                 stmt.query_map([], |row| row.get::<_, String>(0))?
                     .collect::<Result<Vec<_>, _>>()
             })
-            .map_err(|e| Error::Corrupt {
-                path: self.path.clone(),
-                reason: e.to_string(),
-            })?;
+            .map_err(|e| self.corrupt(e.to_string()))?;
         match problems.as_slice() {
             [ok] if ok == "ok" => Ok(()),
-            _ => Err(Error::Corrupt {
-                path: self.path.clone(),
-                reason: problems.join("; "),
-            }),
+            _ => Err(self.corrupt(problems.join("; "))),
         }
     }
 
@@ -224,9 +440,10 @@ impl PassageDb {
                 stmt.query_row([saturating_i64(id)], stored_passage)
                     .optional()
             })
-            .map_err(Error::sqlite(&self.path))
+            .map_err(self.sqlite())
     }
 
+    /// The passage numbered `paragraph` in document `doc`, if this segment holds one.
     pub fn find(&self, doc: &str, paragraph: u32) -> Result<Option<StoredPassage>, Error> {
         self.conn
             .prepare_cached(&format!(
@@ -236,89 +453,83 @@ impl PassageDb {
                 stmt.query_row(params![doc, paragraph], stored_passage)
                     .optional()
             })
-            .map_err(Error::sqlite(&self.path))
+            .map_err(self.sqlite())
     }
 
-    /// A document's passages ordered by paragraph; empty if the document is unknown.
+    /// All passages of `doc` ordered by paragraph; empty if this segment does not hold it.
     pub fn document_passages(&self, doc: &str) -> Result<Vec<StoredPassage>, Error> {
         self.conn
             .prepare_cached(&format!(
                 "{SELECT_STORED} WHERE d.path = ?1 ORDER BY p.paragraph"
             ))
             .and_then(|mut stmt| stmt.query_map([doc], stored_passage)?.collect())
-            .map_err(Error::sqlite(&self.path))
+            .map_err(self.sqlite())
     }
 
-    /// Builds the keyword index over every stored passage's terms (once, when a build
-    /// commits: faster than maintaining it row by row).
-    pub fn build_lexical(&self) -> Result<(), Error> {
+    /// The postings of one analysed term, if any passage of this segment has it.
+    pub fn postings(&self, term: &str) -> Result<Option<PostingList>, Error> {
         self.conn
-            .execute("INSERT INTO lexical (lexical) VALUES ('rebuild')", [])
-            .map(|_| ())
-            .map_err(Error::sqlite(&self.path))
-    }
-
-    /// Passages matching any of `terms`, best BM25 first (FTS5's k1 = 1.2, b = 0.75; the
-    /// score is returned positive, higher is better), optionally only from `only_docs`.
-    pub fn lexical_search(
-        &self,
-        terms: &[String],
-        k: usize,
-        only_docs: Option<&[String]>,
-    ) -> Result<Vec<(u64, f32)>, Error> {
-        let mut unique: Vec<&str> = terms.iter().map(String::as_str).collect();
-        unique.sort_unstable();
-        unique.dedup();
-        if unique.is_empty() || k == 0 {
-            return Ok(Vec::new());
-        }
-        // Each term quoted, so nothing in it is read as FTS5 query syntax.
-        let query = unique
-            .iter()
-            .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
-            .collect::<Vec<_>>()
-            .join(" OR ");
-        let mut sql =
-            String::from("SELECT rowid, bm25(lexical) FROM lexical WHERE lexical MATCH ?1");
-        let docs = only_docs.unwrap_or(&[]);
-        if only_docs.is_some() {
-            let marks = vec!["?"; docs.len()].join(", ");
-            sql.push_str(&format!(
-                " AND rowid IN (SELECT p.id FROM passages p JOIN documents d ON d.id = p.document \
-                  WHERE d.path IN ({marks}))"
-            ));
-        }
-        sql.push_str(&format!(" ORDER BY bm25(lexical), rowid LIMIT {k}"));
-        let mut values: Vec<&dyn rusqlite::ToSql> = vec![&query];
-        values.extend(docs.iter().map(|d| d as &dyn rusqlite::ToSql));
-        self.conn
-            .prepare_cached(&sql)
+            .prepare_cached(
+                "SELECT passages, max_tf, min_length, list FROM postings WHERE term = ?1",
+            )
             .and_then(|mut stmt| {
-                stmt.query_map(values.as_slice(), |row| {
-                    Ok((unsigned(row, 0)?, -row.get::<_, f64>(1)? as f32))
-                })?
-                .collect()
+                stmt.query_row([term], |row| {
+                    Ok(PostingList {
+                        passages: row.get(0)?,
+                        max_tf: row.get(1)?,
+                        min_length: row.get(2)?,
+                        bytes: row.get(3)?,
+                    })
+                })
+                .optional()
             })
-            .map_err(Error::sqlite(&self.path))
+            .map_err(self.sqlite())
     }
 
-    /// How many passages contain each of `terms` (0 for a term the index has never seen).
-    pub fn document_frequencies(&self, terms: &[String]) -> Result<Vec<u64>, Error> {
+    /// How many passages of this segment (deleted ones included) contain `term`.
+    pub fn document_frequency(&self, term: &str) -> Result<u64, Error> {
+        self.conn
+            .prepare_cached("SELECT passages FROM postings WHERE term = ?1")
+            .and_then(|mut stmt| stmt.query_row([term], |row| unsigned(row, 0)).optional())
+            .map(Option::unwrap_or_default)
+            .map_err(self.sqlite())
+    }
+
+    /// Each passage's number of terms, indexed by passage id (index 0 unused).
+    pub fn lengths(&self) -> Result<Vec<u32>, Error> {
+        let blob: Vec<u8> = self
+            .conn
+            .query_row("SELECT terms FROM lengths WHERE id = 1", [], |row| {
+                row.get(0)
+            })
+            .map_err(|e| self.corrupt(format!("no passage lengths: {e}")))?;
+        if blob.len() % 4 != 0 {
+            return Err(self.corrupt("passage lengths of a broken size".into()));
+        }
+        Ok(blob
+            .chunks_exact(4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect())
+    }
+
+    /// The terms of each passage with an id in `ids`.
+    pub fn terms_of(&self, ids: Range<u64>, mut each: impl FnMut(u64, &str)) -> Result<(), Error> {
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT count(*) FROM lexical WHERE lexical MATCH ?1")
+            .prepare_cached("SELECT id, terms FROM passages WHERE id >= ?1 AND id < ?2")
+            .map_err(self.sqlite())?;
+        let mut rows = stmt
+            .query([saturating_i64(ids.start), saturating_i64(ids.end)])
             .map_err(Error::sqlite(&self.path))?;
-        terms
-            .iter()
-            .map(|t| {
-                let quoted = format!("\"{}\"", t.replace('"', "\"\""));
-                stmt.query_row([quoted], |row| unsigned(row, 0))
-                    .map_err(Error::sqlite(&self.path))
-            })
-            .collect()
+        while let Some(row) = rows.next().map_err(Error::sqlite(&self.path))? {
+            let id = unsigned(row, 0).map_err(Error::sqlite(&self.path))?;
+            let terms = row.get_ref(1).and_then(|v| Ok(v.as_str()?));
+            each(id, terms.map_err(Error::sqlite(&self.path))?);
+        }
+        Ok(())
     }
 
-    /// The passage a window belongs to and the window's byte span in its text.
+    /// The passage a window belongs to, and the window's byte span in the passage text.
     pub fn window(&self, id: u64) -> Result<Option<(u64, Range<usize>)>, Error> {
         self.conn
             .prepare_cached("SELECT passage, start_byte, end_byte FROM windows WHERE id = ?1")
@@ -328,125 +539,100 @@ impl PassageDb {
                 })
                 .optional()
             })
-            .map_err(Error::sqlite(&self.path))
+            .map_err(self.sqlite())
     }
 
-    /// A passage's windows in text order; empty if the passage is unknown.
-    pub fn windows(&self, passage: u64) -> Result<Vec<StoredWindow>, Error> {
-        let mut stmt = self
-            .conn
+    /// A passage's windows (id and byte span), in text order.
+    pub fn windows(&self, passage: u64) -> Result<Vec<(u64, Range<usize>)>, Error> {
+        self.conn
             .prepare_cached(
-                "SELECT id, start_byte, end_byte, vector FROM windows
+                "SELECT id, start_byte, end_byte FROM windows
                  WHERE passage = ?1 ORDER BY start_byte, end_byte, id",
             )
-            .map_err(Error::sqlite(&self.path))?;
-        let mut rows = stmt
-            .query([saturating_i64(passage)])
-            .map_err(Error::sqlite(&self.path))?;
-        let mut windows = Vec::new();
-        while let Some(row) = rows.next().map_err(Error::sqlite(&self.path))? {
-            let read = |row: &Row| -> rusqlite::Result<_> {
-                Ok((
-                    unsigned(row, 0)?,
-                    count(row, 1)?..count(row, 2)?,
-                    row.get::<_, Vec<u8>>(3)?,
-                ))
-            };
-            let (id, span, blob) = read(row).map_err(Error::sqlite(&self.path))?;
-            windows.push((span, self.decode(&blob, id)?));
-        }
-        Ok(windows)
-    }
-
-    /// The window ids of each of `docs`, one range per document in the order given; an
-    /// error naming the first document that is not in this database.
-    pub fn document_windows(&self, docs: &[String]) -> Result<Vec<Range<u64>>, Error> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT first_window, windows FROM documents WHERE path = ?1")
-            .map_err(Error::sqlite(&self.path))?;
-        docs.iter()
-            .map(|doc| {
-                let found = stmt
-                    .query_row([doc], |row| {
-                        let first = unsigned(row, 0)?;
-                        Ok(first..first + unsigned(row, 1)?)
-                    })
-                    .optional()
-                    .map_err(Error::sqlite(&self.path))?;
-                found.ok_or_else(|| Error::UnknownDocument(doc.clone()))
+            .and_then(|mut stmt| {
+                stmt.query_map([saturating_i64(passage)], |row| {
+                    Ok((unsigned(row, 0)?, count(row, 1)?..count(row, 2)?))
+                })?
+                .collect()
             })
-            .collect()
+            .map_err(self.sqlite())
     }
 
-    /// A document with its passages and windows exactly as stored, in their original order;
-    /// `None` if the document is not in this database.
-    pub fn document(&self, doc: &str) -> Result<Option<(DocumentInfo, Vec<NewPassage>)>, Error> {
+    /// Where `doc`'s passages and windows are, if this segment holds it.
+    pub fn placement(&self, doc: &str) -> Result<Option<Placement>, Error> {
+        self.conn
+            .prepare_cached(
+                "SELECT first_passage, passages, first_window, windows FROM documents
+                 WHERE path = ?1",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_row([doc], |row| {
+                    let passage = unsigned(row, 0)?;
+                    let window = unsigned(row, 2)?;
+                    Ok(Placement {
+                        passages: passage..passage + unsigned(row, 1)?,
+                        windows: window..window + unsigned(row, 3)?,
+                    })
+                })
+                .optional()
+            })
+            .map_err(self.sqlite())
+    }
+
+    /// A document as it was stored: its record, its passages (with window spans and empty
+    /// vectors) and the windows' ids, in the order stored, ready to be copied once the
+    /// caller has the vectors.
+    pub fn document(&self, doc: &str) -> Result<Option<StoredDocument>, Error> {
         let found = self
             .conn
             .query_row(
-                "SELECT id, path, sha256, bytes, modified, passages, format, title
+                "SELECT path, sha256, bytes, modified, passages, format, title, first_passage
                  FROM documents WHERE path = ?1",
                 [doc],
-                |row| {
-                    let info = DocumentInfo {
-                        path: row.get(1)?,
-                        sha256: row.get(2)?,
-                        bytes: unsigned(row, 3)?,
-                        modified: row.get(4)?,
-                        passages: count(row, 5)?,
-                        format: row.get(6)?,
-                        title: row.get(7)?,
-                    };
-                    Ok((row.get::<_, i64>(0)?, info))
-                },
+                |row| Ok((document_info(row)?, unsigned(row, 7)?)),
             )
             .optional()
-            .map_err(Error::sqlite(&self.path))?;
-        let Some((document, info)) = found else {
+            .map_err(self.sqlite())?;
+        let Some((info, first)) = found else {
             return Ok(None);
         };
-        let mut passages = Vec::with_capacity(info.passages);
-        // Passage id → its position in `passages`.
-        let mut positions = HashMap::with_capacity(info.passages);
-        let mut stmt = self
+        let ids = first..first + info.passages as u64;
+        let mut passages: Vec<NewPassage> = self
             .conn
-            .prepare(
-                "SELECT id, paragraph, start_line, end_line, page, section, text, terms
-                 FROM passages WHERE document = ?1 ORDER BY id",
+            .prepare_cached(
+                "SELECT paragraph, start_line, end_line, page, section, text, terms
+                 FROM passages WHERE id >= ?1 AND id < ?2 ORDER BY id",
             )
-            .map_err(Error::sqlite(&self.path))?;
-        let mut rows = stmt.query([document]).map_err(Error::sqlite(&self.path))?;
-        while let Some(row) = rows.next().map_err(Error::sqlite(&self.path))? {
-            let read = |row: &Row| -> rusqlite::Result<_> {
-                Ok((
-                    unsigned(row, 0)?,
-                    NewPassage {
-                        paragraph: row.get(1)?,
-                        start_line: row.get(2)?,
-                        end_line: row.get(3)?,
-                        page: row.get(4)?,
-                        section: row.get(5)?,
-                        text: row.get(6)?,
-                        terms: row.get(7)?,
-                        windows: Vec::new(),
+            .and_then(|mut stmt| {
+                stmt.query_map(
+                    [saturating_i64(ids.start), saturating_i64(ids.end)],
+                    |row| {
+                        Ok(NewPassage {
+                            paragraph: row.get(0)?,
+                            start_line: row.get(1)?,
+                            end_line: row.get(2)?,
+                            page: row.get(3)?,
+                            section: row.get(4)?,
+                            text: row.get(5)?,
+                            terms: row.get(6)?,
+                            windows: Vec::new(),
+                        })
                     },
-                ))
-            };
-            let (id, passage) = read(row).map_err(Error::sqlite(&self.path))?;
-            positions.insert(id, passages.len());
-            passages.push(passage);
-        }
-
+                )?
+                .collect::<Result<_, _>>()
+            })
+            .map_err(self.sqlite())?;
+        let mut window_ids = Vec::new();
         let mut stmt = self
             .conn
-            .prepare(
-                "SELECT w.id, w.passage, w.start_byte, w.end_byte, w.vector
-                 FROM windows w JOIN passages p ON p.id = w.passage
-                 WHERE p.document = ?1 ORDER BY w.id",
+            .prepare_cached(
+                "SELECT id, passage, start_byte, end_byte FROM windows
+                 WHERE passage >= ?1 AND passage < ?2 ORDER BY id",
             )
+            .map_err(self.sqlite())?;
+        let mut rows = stmt
+            .query([saturating_i64(ids.start), saturating_i64(ids.end)])
             .map_err(Error::sqlite(&self.path))?;
-        let mut rows = stmt.query([document]).map_err(Error::sqlite(&self.path))?;
         while let Some(row) = rows.next().map_err(Error::sqlite(&self.path))? {
             let read = |row: &Row| -> rusqlite::Result<_> {
                 Ok((
@@ -454,59 +640,41 @@ impl PassageDb {
                     unsigned(row, 1)?,
                     row.get(2)?,
                     row.get(3)?,
-                    row.get::<_, Vec<u8>>(4)?,
                 ))
             };
-            let (id, passage, start, end, blob) = read(row).map_err(Error::sqlite(&self.path))?;
-            // The join guarantees the passage is one of this document's.
-            let position = positions[&passage];
-            passages[position].windows.push(NewWindow {
+            let (id, passage, start, end) = read(row).map_err(Error::sqlite(&self.path))?;
+            let position = (passage - ids.start) as usize;
+            passages[position].windows.push(super::NewWindow {
                 start,
                 end,
-                vector: self.decode(&blob, id)?,
+                vector: Vec::new(),
             });
+            window_ids.push(id);
         }
-        Ok(Some((info, passages)))
+        Ok(Some((info, passages, window_ids)))
     }
 
-    /// Calls `add` with every window id and vector, in id order.
-    pub fn for_each_vector(
-        &self,
-        mut add: impl FnMut(u64, Vec<f32>) -> Result<(), Error>,
-    ) -> Result<(), Error> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id, vector FROM windows ORDER BY id")
-            .map_err(Error::sqlite(&self.path))?;
-        let mut rows = stmt.query([]).map_err(Error::sqlite(&self.path))?;
-        while let Some(row) = rows.next().map_err(Error::sqlite(&self.path))? {
-            let id = unsigned(row, 0).map_err(Error::sqlite(&self.path))?;
-            let blob = row
-                .get_ref(1)
-                .and_then(|value| Ok(value.as_blob()?))
-                .map_err(Error::sqlite(&self.path))?;
-            add(id, self.decode(blob, id)?)?;
-        }
-        Ok(())
-    }
-
-    /// Closes the connection, reporting errors that dropping it would swallow.
+    /// Detaches the pending vectors (after they went into the vector file) and closes.
     pub fn close(self) -> Result<(), Error> {
+        let _ = self.conn.execute("DETACH DATABASE pending", []);
         self.conn
             .close()
             .map_err(|(_, source)| Error::sqlite(&self.path)(source))
     }
+}
 
-    fn decode(&self, blob: &[u8], window: u64) -> Result<Vec<f32>, Error> {
-        decode_vector(blob, self.dims).ok_or_else(|| Error::Corrupt {
-            path: self.path.clone(),
-            reason: format!(
-                "window {window} has a {}-byte vector, expected {} f32 values",
-                blob.len(),
-                self.dims
-            ),
-        })
-    }
+fn document_info(row: &Row) -> rusqlite::Result<DocumentInfo> {
+    Ok(DocumentInfo {
+        path: row.get(0)?,
+        sha256: row.get(1)?,
+        bytes: unsigned(row, 2)?,
+        modified: row.get(3)?,
+        passages: count(row, 4)?,
+        windows: 0,
+        format: row.get(5)?,
+        title: row.get(6)?,
+        segment: String::new(),
+    })
 }
 
 fn stored_passage(row: &Row) -> rusqlite::Result<StoredPassage> {
@@ -522,7 +690,6 @@ fn stored_passage(row: &Row) -> rusqlite::Result<StoredPassage> {
     })
 }
 
-/// SQLite integers are signed; every count and id this module writes is non-negative.
 fn unsigned(row: &Row, column: usize) -> rusqlite::Result<u64> {
     let value: i64 = row.get(column)?;
     u64::try_from(value).map_err(|_| rusqlite::Error::IntegralValueOutOfRange(column, value))
@@ -533,18 +700,16 @@ fn count(row: &Row, column: usize) -> rusqlite::Result<usize> {
     usize::try_from(value).map_err(|_| rusqlite::Error::IntegralValueOutOfRange(column, value))
 }
 
-/// Ids, counts and file sizes never come near `i64::MAX`; saturating keeps the write
-/// infallible rather than inventing an error no caller could meet.
 fn saturating_i64(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
-/// Little-endian regardless of the host, so an index can be copied between machines.
+/// A vector as little-endian f32 bytes, as the pending database holds it.
 pub fn encode_vector(vector: &[f32]) -> Vec<u8> {
     vector.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
 
-/// `None` unless `blob` holds exactly `dims` f32 values.
+/// The vector of `dims` values in `blob`, or `None` if it has another length.
 pub fn decode_vector(blob: &[u8], dims: usize) -> Option<Vec<f32>> {
     if blob.len() != dims * 4 {
         return None;
@@ -559,6 +724,7 @@ pub fn decode_vector(blob: &[u8], dims: usize) -> Option<Vec<f32>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::NewWindow;
 
     fn doc(path: &str, passages: usize) -> DocumentInfo {
         DocumentInfo {
@@ -567,12 +733,13 @@ mod tests {
             bytes: 1000,
             modified: None,
             passages,
+            windows: 0,
             format: Some("text".into()),
             title: None,
+            segment: String::new(),
         }
     }
 
-    /// A passage with one window over its whole text.
     fn passage(paragraph: u32, text: &str, vector: Vec<f32>) -> NewPassage {
         NewPassage {
             paragraph,
@@ -590,6 +757,10 @@ mod tests {
         }
     }
 
+    fn create(dir: &Path) -> PassageDb {
+        PassageDb::create(&dir.join("p.sqlite"), &dir.join("pending.sqlite")).unwrap()
+    }
+
     #[test]
     fn vectors_round_trip_through_little_endian_blobs() {
         let vector = [1.0, -0.5, f32::MIN_POSITIVE, 3.25e7];
@@ -604,8 +775,7 @@ mod tests {
     #[test]
     fn stored_documents_read_back_identically_after_reopening() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("p.sqlite");
-        let mut db = PassageDb::create(&path, 2).unwrap();
+        let mut db = create(dir.path());
         let mut a = vec![
             passage(1, "Ala ma kota. Kot ma Alę.", vec![1.0, 0.0]),
             passage(0, "Tytuł", vec![0.0, 1.0]),
@@ -625,12 +795,45 @@ mod tests {
         db.insert_document(&info, &a, 1, 1).unwrap();
         db.insert_document(&doc("/n/b.md", 1), &[passage(0, "B", vec![0.6, 0.8])], 3, 4)
             .unwrap();
+        let mut pending = Vec::new();
+        db.for_each_pending_vector(2, 3, |batch| {
+            pending.push(batch.to_vec());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(
+            pending,
+            [
+                vec![
+                    (1, vec![0.6, -0.8]),
+                    (2, vec![1.0, 0.0]),
+                    (3, vec![0.0, 1.0])
+                ],
+                vec![(4, vec![0.6, 0.8])]
+            ]
+        );
+        db.write_postings().unwrap();
         db.close().unwrap();
 
-        let db = PassageDb::open(&path, 2).unwrap();
-        let (read_info, read) = db.document("/n/a.md").unwrap().unwrap();
+        let db = PassageDb::open(&dir.path().join("p.sqlite")).unwrap();
+        let (read_info, read, window_ids) = db.document("/n/a.md").unwrap().unwrap();
         assert_eq!(read_info, info);
-        assert_eq!(read, a);
+        assert_eq!(window_ids, [1, 2, 3]);
+        let without_vectors: Vec<NewPassage> = a
+            .iter()
+            .map(|p| NewPassage {
+                windows: p
+                    .windows
+                    .iter()
+                    .map(|w| NewWindow {
+                        vector: Vec::new(),
+                        ..w.clone()
+                    })
+                    .collect(),
+                ..p.clone()
+            })
+            .collect();
+        assert_eq!(read, without_vectors);
 
         let ordered = db.document_passages("/n/a.md").unwrap();
         let paragraphs: Vec<u32> = ordered.iter().map(|p| p.paragraph).collect();
@@ -646,52 +849,70 @@ mod tests {
             (3, "/n/b.md", "B")
         );
         assert!(db.find("/n/b.md", 1).unwrap().is_none());
-        assert_eq!(
-            db.passage(1).unwrap().unwrap().text,
-            "Ala ma kota. Kot ma Alę."
-        );
         assert!(db.passage(4).unwrap().is_none());
         assert!(db.document("/n/c.md").unwrap().is_none());
 
         // Window ids run on across passages and documents: a's are 1..=3, b's is 4.
         assert_eq!(db.window(1).unwrap(), Some((1, 13..25)));
-        assert_eq!(db.window(2).unwrap(), Some((1, 0..25)));
         assert_eq!(db.window(3).unwrap(), Some((2, 0..6)));
-        assert_eq!(db.window(4).unwrap(), Some((3, 0..1)));
         assert_eq!(db.window(5).unwrap(), None);
+        assert_eq!(db.windows(1).unwrap(), [(2, 0..25), (1, 13..25)]);
         assert_eq!(
-            db.windows(1).unwrap(),
-            [(0..25, vec![1.0, 0.0]), (13..25, vec![0.6, -0.8])]
+            db.placement("/n/b.md").unwrap(),
+            Some(Placement {
+                passages: 3..4,
+                windows: 4..5
+            })
         );
-        assert_eq!(db.windows(3).unwrap(), [(0..1, vec![0.6, 0.8])]);
-        assert!(db.windows(4).unwrap().is_empty());
-        assert_eq!(
-            db.document_windows(&["/n/b.md".into(), "/n/a.md".into()])
-                .unwrap(),
-            [4..5, 1..4]
-        );
-        let err = db.document_windows(&["/n/c.md".into()]).unwrap_err();
-        assert!(matches!(err, Error::UnknownDocument(ref d) if d == "/n/c.md"));
+        assert_eq!(db.placement("/n/c.md").unwrap(), None);
+        assert_eq!(db.counts().unwrap(), (3, 4));
 
-        let mut seen = Vec::new();
-        db.for_each_vector(|id, v| {
-            seen.push((id, v));
+        // "ala ma kota. kot ma alę." has 6 terms (split on spaces, as the analyzer joined them).
+        assert_eq!(db.lengths().unwrap(), [0, 6, 1, 1]);
+        assert_eq!(db.document_frequency("ma").unwrap(), 1);
+        assert_eq!(db.document_frequency("nic").unwrap(), 0);
+        let list = db.postings("ma").unwrap().unwrap();
+        assert_eq!((list.passages, list.max_tf, list.min_length), (1, 2, 6));
+        assert_eq!(list.decode().unwrap(), (vec![1], vec![2]));
+    }
+
+    #[test]
+    fn unwanted_documents_of_an_unfinished_segment_are_removed_with_their_vectors() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = create(dir.path());
+        db.insert_document(&doc("/a", 1), &[passage(0, "A", vec![1.0, 0.0])], 1, 1)
+            .unwrap();
+        db.insert_document(&doc("/b", 1), &[passage(0, "B", vec![0.0, 1.0])], 2, 2)
+            .unwrap();
+        db.close().unwrap();
+        let mut db = PassageDb::resume(
+            &dir.path().join("p.sqlite"),
+            &dir.path().join("pending.sqlite"),
+        )
+        .unwrap();
+        let stored: Vec<String> = db
+            .stored_documents()
+            .unwrap()
+            .into_iter()
+            .map(|(d, _)| d.path)
+            .collect();
+        assert_eq!(stored, ["/a", "/b"]);
+        db.remove_documents(&["/a".into()]).unwrap();
+        assert_eq!(db.counts().unwrap(), (1, 1));
+        let mut ids = Vec::new();
+        db.for_each_pending_vector(2, 8, |batch| {
+            ids.extend(batch.iter().map(|(id, _)| *id));
             Ok(())
         })
         .unwrap();
-        assert_eq!(
-            seen.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
-            [1, 2, 3, 4]
-        );
-        assert_eq!(seen[2].1, [0.0, 1.0]);
+        assert_eq!(ids, [2]);
     }
 
     #[test]
     fn read_only_database_rejects_writes() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("p.sqlite");
-        PassageDb::create(&path, 2).unwrap().close().unwrap();
-        let mut db = PassageDb::open(&path, 2).unwrap();
+        create(dir.path()).close().unwrap();
+        let mut db = PassageDb::open(&dir.path().join("p.sqlite")).unwrap();
         assert!(db.insert_document(&doc("/x", 0), &[], 1, 1).is_err());
     }
 
@@ -700,7 +921,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.sqlite");
         std::fs::write(&path, b"definitely not sqlite, just some text long enough").unwrap();
-        let err = PassageDb::open(&path, 2).err().unwrap();
+        let err = PassageDb::open(&path).err().unwrap();
         assert!(matches!(err, Error::Corrupt { .. }), "{err:?}");
     }
 }

@@ -113,8 +113,10 @@ pub fn info(path: &str) -> DocumentInfo {
         bytes: 100 * path.len() as u64,
         modified: Some("2025-05-01T12:00:00Z".into()),
         passages: 0,
+        windows: 0,
         format: Some("text".into()),
         title: None,
+        segment: String::new(),
     }
 }
 
