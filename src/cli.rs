@@ -119,9 +119,9 @@ pub struct IndexArgs {
     #[arg(long)]
     pub rebuild: bool,
 
-    /// How the vector index stores each vector: f32 (exact), f16 or i8 (a quarter of the
-    /// size). Default: the index's, or i8 for a new index. Changing it embeds everything
-    /// again.
+    /// How the vector index stores each vector: f32 (exact), f16 (half the size, the same
+    /// rankings) or i8 (a quarter). Default: the index's, or f16 for a new index. Changing
+    /// it from f32 needs no embedding; from f16 or i8 it embeds everything again.
     #[arg(long, value_name = "TYPE")]
     pub vectors: Option<crate::store::Scalar>,
 

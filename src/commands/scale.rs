@@ -191,6 +191,9 @@ fn write_corpus(docs: &Path, texts: &[String], passages: usize, ctx: &Context) -
     let bar = ctx.ui.bar(files as u64, "writing");
     for (i, chunk) in corpus.chunks(PER_FILE).enumerate() {
         let path = file_name(docs, i);
+        if let Some(folder) = path.parent() {
+            std::fs::create_dir_all(folder).map_err(Error::io(folder))?;
+        }
         std::fs::write(&path, chunk.join("\n\n") + "\n").map_err(Error::io(&path))?;
         bar.inc(1);
     }

@@ -36,6 +36,23 @@ pub fn run(ctx: &Context) -> Result<Outcome> {
             size as f64 / 1e6,
             m.roots.iter().map(|r| display_path(r)).collect::<Vec<_>>().join(", "),
         );
+        let json = StatusJson::new(String::new(), m, &status);
+        let segments: Vec<String> = json
+            .segments
+            .iter()
+            .map(|seg| match seg.deleted_documents {
+                0 => format!("{} ({} passages)", seg.name, seg.passages),
+                n => format!(
+                    "{} ({} passages, {n} documents deleted)",
+                    seg.name, seg.passages
+                ),
+            })
+            .collect();
+        text.push_str(&format!(
+            "segments:   {}; vectors stored as {}\n",
+            segments.join(", "),
+            json.vectors
+        ));
         text.push_str("documents:\n");
         for d in &m.documents {
             text.push_str(&format!(

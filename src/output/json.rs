@@ -172,6 +172,9 @@ pub struct StatusJson {
     pub roots: Vec<String>,
     pub documents: Vec<DocumentJson>,
     pub passages: usize,
+    /// How the vectors are stored: `f32`, `f16` or `i8`.
+    pub vectors: &'static str,
+    pub segments: Vec<SegmentJson>,
     pub size_bytes: u64,
     pub stale: Vec<StaleJson>,
     pub skipped: Vec<SkippedJson>,
@@ -185,6 +188,15 @@ pub struct DocumentJson {
     pub passages: usize,
     pub bytes: u64,
     pub sha256: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SegmentJson {
+    pub name: String,
+    /// Passages searched in it.
+    pub passages: usize,
+    /// Documents deleted from it (changed or removed since it was written).
+    pub deleted_documents: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -220,6 +232,21 @@ impl StatusJson {
                 })
                 .collect(),
             passages: m.passages,
+            vectors: m.vectors.scalar.as_str(),
+            segments: m
+                .segments
+                .iter()
+                .map(|seg| SegmentJson {
+                    name: seg.name.clone(),
+                    passages: m
+                        .documents
+                        .iter()
+                        .filter(|d| d.segment == seg.name)
+                        .map(|d| d.passages)
+                        .sum(),
+                    deleted_documents: seg.deleted.len(),
+                })
+                .collect(),
             size_bytes: status.size_bytes,
             stale: status
                 .stale

@@ -503,7 +503,7 @@ impl PassageDb {
                 row.get(0)
             })
             .map_err(|e| self.corrupt(format!("no passage lengths: {e}")))?;
-        if blob.len() % 4 != 0 {
+        if !blob.len().is_multiple_of(4) {
             return Err(self.corrupt("passage lengths of a broken size".into()));
         }
         Ok(blob

@@ -234,14 +234,11 @@ pub fn top_k(
     // one of the others to be worth scoring.
     let mut essential = 0;
     let mut contributions = vec![0.0f64; slots];
-    loop {
-        let Some(id) = cursors[essential..]
-            .iter()
-            .filter_map(Cursor::current)
-            .min()
-        else {
-            break;
-        };
+    while let Some(id) = cursors[essential..]
+        .iter()
+        .filter_map(Cursor::current)
+        .min()
+    {
         let length = lengths.get(id as usize).copied().unwrap_or(0);
         let norm = collection.norm(length);
         let mut partial = 0.0;
