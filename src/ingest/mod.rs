@@ -21,7 +21,9 @@ use std::path::PathBuf;
 pub use chunk::{chunk, chunk_source, ChunkOptions, Passage};
 pub use extract::{extract, load, Loaded};
 pub use formats::{detect, Unreadable, MAX_HTML_BYTES};
-pub use paths::{absolute, display, display_path, key, modified_time, path_of, relative, to_text};
+pub use paths::{
+    absolute, display, display_path, file_stat, key, modified_time, path_of, relative, to_text,
+};
 pub use source::{Format, Source, PATH_SEPARATOR};
 pub use walk::{walk, Skipped, Walked};
 

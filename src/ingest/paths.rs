@@ -113,10 +113,19 @@ pub fn display(path: &Path) -> String {
 
 /// The file's modification time as RFC 3339, if the file system has one.
 pub fn modified_time(path: &Path) -> Option<String> {
-    let modified: SystemTime = std::fs::metadata(path).ok()?.modified().ok()?;
-    let time = time::OffsetDateTime::from(modified);
-    time.format(&time::format_description::well_known::Rfc3339)
-        .ok()
+    file_stat(path)?.1
+}
+
+/// The file's size and modification time (RFC 3339, if the file system has one), from one
+/// `stat`; `None` if the file cannot be looked at.
+pub fn file_stat(path: &Path) -> Option<(u64, Option<String>)> {
+    let metadata = std::fs::metadata(path).ok()?;
+    let modified = metadata.modified().ok().and_then(|m: SystemTime| {
+        time::OffsetDateTime::from(m)
+            .format(&time::format_description::well_known::Rfc3339)
+            .ok()
+    });
+    Some((metadata.len(), modified))
 }
 
 #[cfg(test)]

@@ -73,8 +73,8 @@ pub fn stale_and_new(manifest: &Manifest) -> Vec<Stale> {
                 continue;
             }
             let unchanged_skip = skipped.get(key.as_str()).is_some_and(|(bytes, modified)| {
-                let now = std::fs::metadata(&file).map_or(0, |m| m.len());
-                now == *bytes && ingest::modified_time(&file).as_deref() == *modified
+                let (now, now_modified) = ingest::file_stat(&file).unwrap_or((0, None));
+                now == *bytes && now_modified.as_deref() == *modified
             });
             if !unchanged_skip {
                 out.push(Stale {
@@ -89,11 +89,10 @@ pub fn stale_and_new(manifest: &Manifest) -> Vec<Stale> {
 
 fn document_change(doc: &DocumentInfo) -> Option<Change> {
     let path = ingest::path_of(&doc.path);
-    let Ok(meta) = std::fs::metadata(&path) else {
+    let Some((bytes, modified)) = ingest::file_stat(&path) else {
         return Some(Change::Missing);
     };
-    let modified = ingest::modified_time(&path);
-    if meta.len() == doc.bytes && modified.is_some() && modified == doc.modified {
+    if bytes == doc.bytes && modified.is_some() && modified == doc.modified {
         return None;
     }
     match sha256_file(&path) {

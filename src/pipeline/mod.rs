@@ -302,16 +302,13 @@ pub fn chunk_source(
     ingest::chunk_source(source, &ChunkOptions::new(passage_tokens), &count)
 }
 
-/// Walks `roots`, reads every file, and cuts those that changed into passages. A file that
-/// cannot be read, or is not text, is skipped with a warning and recorded, and the rest is
-/// indexed.
 /// Which indexed files certainly did not change, without reading them: the same size and
 /// modification time (to the nanosecond) as when indexed, and that time well before the
 /// build that indexed them (as git does, so that a file changed within the clock's
 /// granularity of being read is read again).
 struct Untouched<'a> {
+    /// Size and modification time of each indexed file whose time can be trusted.
     known: HashMap<&'a str, (u64, &'a str)>,
-    built: Option<time::OffsetDateTime>,
 }
 
 impl<'a> Untouched<'a> {
@@ -322,32 +319,34 @@ impl<'a> Untouched<'a> {
         let parse = |s: &str| {
             time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
         };
-        Untouched {
-            known: manifest.map_or_else(HashMap::new, |m| {
+        let known = manifest
+            .and_then(|m| Some((m, parse(&m.built_at)?)))
+            .map_or_else(HashMap::new, |(m, built)| {
                 m.documents
                     .iter()
-                    .filter_map(|d| Some((d.path.as_str(), (d.bytes, d.modified.as_deref()?))))
+                    .filter_map(|d| {
+                        let modified = d.modified.as_deref()?;
+                        let trusted = parse(modified).is_some_and(|t| t + Self::MARGIN < built);
+                        trusted.then_some((d.path.as_str(), (d.bytes, modified)))
+                    })
                     .collect()
-            }),
-            built: manifest.and_then(|m| parse(&m.built_at)),
-        }
+            });
+        Untouched { known }
     }
 
     fn check(&self, key: &str, path: &Path) -> bool {
-        let (Some(&(bytes, modified)), Some(built)) = (self.known.get(key), self.built) else {
+        let Some(&(bytes, modified)) = self.known.get(key) else {
             return false;
         };
-        let Ok(metadata) = std::fs::metadata(path) else {
-            return false;
-        };
-        let parsed =
-            time::OffsetDateTime::parse(modified, &time::format_description::well_known::Rfc3339);
-        metadata.len() == bytes
-            && ingest::modified_time(path).as_deref() == Some(modified)
-            && parsed.is_ok_and(|m| m + Self::MARGIN < built)
+        ingest::file_stat(path).is_some_and(|(now, now_modified)| {
+            now == bytes && now_modified.as_deref() == Some(modified)
+        })
     }
 }
 
+/// Walks `roots`, reads every file, and cuts those that changed into passages. A file that
+/// cannot be read, or is not text, is skipped with a warning and recorded, and the rest is
+/// indexed.
 fn read_files(
     roots: &[PathBuf],
     settings: &Settings,
