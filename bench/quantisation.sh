@@ -15,7 +15,7 @@ akapit=${CARGO_TARGET_DIR:-target}/release/akapit
 echo "| set | mode | f32 nDCG@10 | f16 | i8 | f32 recall@10 | f16 | i8 | vector file f32 / f16 / i8 (KB) |"
 echo "|---|---|---|---|---|---|---|---|---|"
 for set in $sets; do
-    cache="bench/out/eval-cache/$set-$model-v3"
+    cache="bench/out/eval-cache/$set-$model-v4"
     "$akapit" eval "eval/$set" --model "$model" --quiet --vectors f32 \
         --keep-index "$cache" --json > "$out/$set-$model-f32.json"
     for scalar in f16 i8; do

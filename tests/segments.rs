@@ -2,6 +2,7 @@
 //! with several segments and deletions, then merged), answers every question exactly as an
 //! index built at once from the same files: the real binary and the default model on 1,200
 //! paragraphs (about 700 passages) of Polish and English manual pages (`eval/manpages-pl`).
+//! Builds and merges killed halfway leave the index answering as before.
 
 mod common;
 
@@ -198,6 +199,17 @@ fn an_index_built_in_several_runs_answers_as_one_built_at_once() {
     let expected = answers(&project, "fresh");
     assert_same_answers(&answers(&project, "runs"), &expected);
 
+    // A merge killed halfway leaves the published index as it was, and the next build
+    // removes what the merge left.
+    kill_a_merge(&project, "runs");
+    assert_same_answers(&answers(&project, "runs"), &expected);
+    let status = project.json(&["status", "--index", "runs", "--json"]);
+    assert!(status["damage"].is_null(), "{status}");
+    let out = project.run(&["index", "--index", "runs"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(unfinished(&project.path().join("runs")), None);
+    assert_same_answers(&answers(&project, "runs"), &expected);
+
     // Merged into one segment: the same answers.
     let out = project.run(&["index", "--index", "runs", "--optimize"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -209,23 +221,75 @@ fn an_index_built_in_several_runs_answers_as_one_built_at_once() {
     assert!(status["damage"].is_null(), "{status}");
 }
 
-/// Stored documents of the unfinished segment in `index`, if a build has stored any.
-fn stored_so_far(index: &Path) -> usize {
-    let Ok(entries) = std::fs::read_dir(index) else {
-        return 0;
-    };
-    for entry in entries.flatten() {
+/// The unfinished segment folder (`seg-N.tmp`) in `index`, if there is one.
+fn unfinished(index: &Path) -> Option<std::path::PathBuf> {
+    std::fs::read_dir(index).ok()?.flatten().find_map(|entry| {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with("seg-") && name.ends_with(".tmp") {
-            // Read-write: after a kill, the reader rolls back the transaction left unfinished.
-            let count =
-                rusqlite::Connection::open(entry.path().join("passages.sqlite")).and_then(|c| {
-                    c.query_row("SELECT count(*) FROM documents", [], |r| r.get::<_, i64>(0))
-                });
-            return count.map_or(0, |n| n as usize);
+        (name.starts_with("seg-") && name.ends_with(".tmp")).then(|| entry.path())
+    })
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
         }
     }
-    0
+}
+
+/// Runs `index --optimize` on the index `dir` and kills it (SIGKILL) as soon as its merge
+/// has started writing. A merge of ~700 passages takes a good fraction of a second and the
+/// folder is looked for every millisecond, so the kill lands in the middle of it; should a
+/// loaded machine let the merge finish first, the attempt is repeated on a copy of the
+/// index as it was.
+fn kill_a_merge(project: &Project, dir: &str) {
+    let index = project.path().join(dir);
+    let before = project.path().join(format!("{dir}-before-merge"));
+    copy_dir(&index, &before);
+    for _attempt in 0..5 {
+        let mut child = project
+            .command(&["index", "--index", dir, "--optimize", "--quiet"])
+            .spawn()
+            .unwrap();
+        let started = std::time::Instant::now();
+        let mut merging = false;
+        while child.try_wait().unwrap().is_none() {
+            if let Some(tmp) = unfinished(&index) {
+                let state = std::fs::read_to_string(tmp.join("pending.json")).unwrap_or_default();
+                if state.contains("\"merge\": true") {
+                    merging = true;
+                    break;
+                }
+            }
+            assert!(started.elapsed().as_secs() < 600, "no merge in 10 minutes");
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        child.kill().unwrap();
+        let status = child.wait().unwrap();
+        if merging && status.code().is_none() && unfinished(&index).is_some() {
+            std::fs::remove_dir_all(&before).unwrap();
+            return;
+        }
+        // The merge finished before the kill: start again from the copy.
+        std::fs::remove_dir_all(&index).unwrap();
+        copy_dir(&before, &index);
+    }
+    panic!("five merges finished before they could be killed");
+}
+
+/// Stored documents of the unfinished segment in `index`, if a build has stored any.
+fn stored_so_far(index: &Path) -> usize {
+    let Some(tmp) = unfinished(index) else {
+        return 0;
+    };
+    // Read-write: after a kill, the reader rolls back the transaction left unfinished.
+    let count = rusqlite::Connection::open(tmp.join("passages.sqlite"))
+        .and_then(|c| c.query_row("SELECT count(*) FROM documents", [], |r| r.get::<_, i64>(0)));
+    count.map_or(0, |n| n as usize)
 }
 
 #[test]

@@ -201,6 +201,7 @@ pub fn build(request: Request, embedder: &dyn Embedder, ui: &Ui) -> Result<Repor
             && m.vectors.scalar == settings.scalar
             && store::merge_plan(m, merge).is_none();
         if gathered.new.is_empty() && removed.is_empty() && same {
+            builder.remove_leftovers();
             return Ok(Report {
                 manifest: m.clone(),
                 up_to_date: true,
@@ -531,6 +532,7 @@ fn store_segment(
             let (info, mut passages) = previous
                 .document(key)?
                 .ok_or_else(|| store::Error::UnknownDocument(key.clone()))?;
+            // Terms are not stored: made again, with this build's analyzer.
             for passage in &mut passages {
                 passage.terms = settings.analyzer.terms(&passage.text).join(" ");
             }

@@ -102,6 +102,14 @@ impl Index {
         Ok(Index::assemble(&self.dir, self.manifest.clone(), segments))
     }
 
+    /// Overrides the candidate list size of graph searches (HNSW `ef`) in every segment,
+    /// for measuring recall against speed.
+    pub fn set_search_expansion(&mut self, expansion: usize) {
+        for segment in &mut self.segments {
+            segment.set_search_expansion(expansion);
+        }
+    }
+
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
     }
@@ -387,7 +395,8 @@ impl Index {
     }
 
     /// A document as it was stored: its record and its passages with their windows and
-    /// vectors, ready to be added to a new build (for instance with other keyword terms).
+    /// vectors, ready to be added to a new build once the caller has made the passages'
+    /// keyword terms (they are not stored).
     pub fn document(&self, doc: &str) -> Result<Option<(DocumentInfo, Vec<NewPassage>)>, Error> {
         match self.holder(doc) {
             Some(segment) => segment.document(doc),

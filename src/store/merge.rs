@@ -151,22 +151,44 @@ fn merge(
     };
     let mut writer = SegmentWriter::create(dir, id, layout::next_segment(dir)?, &state)?;
     let mut documents = manifest.documents.clone();
+    // For each segment merged, the new id of each of its passages (0: not copied).
+    let mut new_ids: HashMap<&str, Vec<u32>> = HashMap::new();
+    let mut next = 1u64;
     for &i in &moving {
         let doc = &manifest.documents[i];
         let reader = &readers[doc.segment.as_str()];
-        let (_, passages) = reader.document(&doc.path)?.ok_or_else(|| Error::Corrupt {
+        let held = || Error::Corrupt {
             path: reader.path.join(layout::PASSAGES),
             reason: format!(
                 "it does not hold {}, which the manifest places there",
                 doc.path
             ),
-        })?;
+        };
+        let (_, passages) = reader.document(&doc.path)?.ok_or_else(held)?;
+        let old = reader.placement(&doc.path)?.passages;
+        let ids = new_ids.entry(doc.segment.as_str()).or_default();
+        for (old, new) in old.zip(next..) {
+            let (old, new) = (old as usize, u32::try_from(new).map_err(|_| too_many(dir))?);
+            if ids.len() <= old {
+                ids.resize(old + 1, 0);
+            }
+            ids[old] = new;
+        }
+        next += passages.len() as u64;
         documents[i] = writer.add(doc.clone(), &passages)?;
     }
+    let sources = readers
+        .iter()
+        .map(|(name, reader)| reader.postings_source(new_ids.remove(name).unwrap_or_default()))
+        .collect::<Result<Vec<_>, Error>>()?;
+    let info = writer.finish_merge(
+        dir,
+        &manifest.vectors,
+        &|done, total| progress.graph(done, total),
+        &sources,
+    )?;
+    drop(sources);
     drop(readers);
-    let info = writer.finish(dir, &manifest.vectors, &|done, total| {
-        progress.graph(done, total)
-    })?;
     let mut segments: Vec<_> = manifest
         .segments
         .iter()
@@ -183,4 +205,11 @@ fn merge(
     };
     merged.write(dir)?;
     Ok(merged)
+}
+
+fn too_many(dir: &std::path::Path) -> Error {
+    Error::Corrupt {
+        path: dir.to_path_buf(),
+        reason: "a merge would hold more passages than a segment can number".into(),
+    }
 }

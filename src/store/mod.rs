@@ -36,7 +36,7 @@ pub use writer::{Progress, Quiet};
 
 /// Version of the whole on-disk layout (manifest, database schema, vector file options).
 /// Bump it on any incompatible change; older indexes then ask to be rebuilt.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 /// One embedded window of a passage: a byte range of the passage text and its unit vector.
 #[derive(Debug, Clone, PartialEq)]

@@ -40,7 +40,6 @@ const SCHEMA: &str = "
         page       INTEGER,
         section    TEXT,
         text       TEXT NOT NULL,
-        terms      TEXT NOT NULL,
         UNIQUE (document, paragraph)
     );
     CREATE TABLE windows (
@@ -60,8 +59,11 @@ const SCHEMA: &str = "
     CREATE TABLE lengths (id INTEGER PRIMARY KEY, terms BLOB NOT NULL);
 ";
 
-const PENDING_SCHEMA: &str =
-    "CREATE TABLE IF NOT EXISTS pending.vectors (window INTEGER PRIMARY KEY, vector BLOB NOT NULL);";
+/// What waits in `pending.sqlite` until the segment is finished: window vectors (for the
+/// vector file) and passages' keyword terms (for the postings), neither kept after.
+const PENDING_SCHEMA: &str = "
+    CREATE TABLE IF NOT EXISTS pending.vectors (window INTEGER PRIMARY KEY, vector BLOB NOT NULL);
+    CREATE TABLE IF NOT EXISTS pending.terms (passage INTEGER PRIMARY KEY, terms TEXT NOT NULL);";
 
 const SELECT_STORED: &str = "
     SELECT p.id, d.path, p.paragraph, p.start_line, p.end_line, p.page, p.section, p.text
@@ -75,8 +77,16 @@ pub struct Placement {
 }
 
 /// A stored document read back for copying into another segment: its record, its passages
-/// (windows with empty vectors) and each window's id, in the order stored.
+/// (windows with empty vectors, no keyword terms) and each window's id, in the order stored.
 pub type StoredDocument = (DocumentInfo, Vec<NewPassage>, Vec<u64>);
+
+/// A segment whose postings a merge copies: its database, its passages' lengths by id, and
+/// the id each of its passages gets in the merged segment (0: left out, being deleted).
+pub struct PostingsSource<'a> {
+    pub db: &'a PassageDb,
+    pub lengths: &'a [u32],
+    pub new_ids: Vec<u32>,
+}
 
 /// One open passage database: writable while its segment is written, read-only once
 /// published.
@@ -214,9 +224,12 @@ impl PassageDb {
             let mut insert_passage = tx
                 .prepare_cached(
                     "INSERT INTO passages
-                     (id, document, paragraph, start_line, end_line, page, section, text, terms)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                     (id, document, paragraph, start_line, end_line, page, section, text)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 )
+                .map_err(err())?;
+            let mut insert_terms = tx
+                .prepare_cached("INSERT INTO pending.terms (passage, terms) VALUES (?1, ?2)")
                 .map_err(err())?;
             let mut insert_window = tx
                 .prepare_cached(
@@ -239,9 +252,14 @@ impl PassageDb {
                         passage.page,
                         passage.section,
                         passage.text,
-                        passage.terms,
                     ])
                     .map_err(err())?;
+                // A merge copies postings, not terms: its passages come without them.
+                if !passage.terms.is_empty() {
+                    insert_terms
+                        .execute(params![saturating_i64(id), passage.terms])
+                        .map_err(err())?;
+                }
                 // Windows first: `zip` stops at the shorter iterator without taking an id.
                 for (window, window_id) in passage.windows.iter().zip(&mut window_ids) {
                     let window_id = saturating_i64(window_id);
@@ -306,6 +324,13 @@ impl PassageDb {
             })
             .and_then(|_| {
                 tx.execute(
+                    "DELETE FROM pending.terms WHERE passage IN (SELECT p.id FROM passages p
+                       JOIN documents d ON d.id = p.document WHERE d.path = ?1)",
+                    [doc],
+                )
+            })
+            .and_then(|_| {
+                tx.execute(
                     "DELETE FROM passages WHERE document IN
                        (SELECT id FROM documents WHERE path = ?1)",
                     [doc],
@@ -317,14 +342,15 @@ impl PassageDb {
         tx.commit().map_err(Error::sqlite(&path))
     }
 
-    /// Builds the keyword postings and passage lengths from every stored passage's terms.
-    pub fn write_postings(&mut self) -> Result<(), Error> {
+    /// Builds the keyword postings and passage lengths (for passage ids below `end`) from
+    /// the pending terms of every stored passage.
+    pub fn write_postings(&mut self, end: u32) -> Result<(), Error> {
         let path = self.path.clone();
         let mut postings = PostingsWriter::default();
         {
             let mut stmt = self
                 .conn
-                .prepare("SELECT id, terms FROM passages ORDER BY id")
+                .prepare("SELECT passage, terms FROM pending.terms ORDER BY passage")
                 .map_err(Error::sqlite(&path))?;
             let mut rows = stmt.query([]).map_err(Error::sqlite(&path))?;
             while let Some(row) = rows.next().map_err(Error::sqlite(&path))? {
@@ -338,7 +364,73 @@ impl PassageDb {
                 postings.add(id, terms);
             }
         }
-        let (lists, lengths) = postings.finish();
+        let (lists, lengths) = postings.finish(end);
+        self.insert_postings(
+            lists.iter().map(|(term, list)| Ok((term.as_str(), list))),
+            &lengths,
+        )
+    }
+
+    /// Builds the keyword postings and passage lengths (for passage ids below `end`) of a
+    /// merge from the postings of the segments merged, as Lucene does: each list is the
+    /// sources' lists with deleted passages left out and ids renumbered. Nothing is
+    /// analysed again, and a term's lists are read one at a time.
+    pub fn write_merged_postings(
+        &mut self,
+        sources: &[PostingsSource],
+        end: u32,
+    ) -> Result<(), Error> {
+        let mut lengths = vec![0u32; end as usize];
+        for source in sources {
+            for (old, &new) in source.new_ids.iter().enumerate() {
+                if new != 0 {
+                    let slot = lengths.get_mut(new as usize).ok_or_else(|| {
+                        self.corrupt(format!("a merge renumbers a passage to {new}, past {end}"))
+                    })?;
+                    *slot = source.lengths.get(old).copied().unwrap_or(0);
+                }
+            }
+        }
+        let mut terms = std::collections::BTreeSet::new();
+        for source in sources {
+            terms.extend(source.db.terms()?);
+        }
+        let merged = terms.iter().filter_map(|term| {
+            let mut postings: Vec<(u32, u32)> = Vec::new();
+            for source in sources {
+                let list = match source.db.postings(term) {
+                    Ok(Some(list)) => list,
+                    Ok(None) => continue,
+                    Err(e) => return Some(Err(e)),
+                };
+                let Some((ids, counts)) = list.decode() else {
+                    return Some(Err(source
+                        .db
+                        .corrupt(format!("the postings of `{term}` are damaged"))));
+                };
+                postings.extend(ids.into_iter().zip(counts).filter_map(|(id, count)| {
+                    let new = source.new_ids.get(id as usize).copied().unwrap_or(0);
+                    (new != 0).then_some((new, count))
+                }));
+            }
+            postings.sort_unstable();
+            let mut list = PostingList::empty();
+            let mut previous = 0;
+            for (id, count) in postings {
+                list.push(previous, id, count, lengths[id as usize]);
+                previous = id;
+            }
+            (list.passages > 0).then(|| Ok((term.as_str(), list)))
+        });
+        self.insert_postings(merged, &lengths)
+    }
+
+    fn insert_postings<'a, L: std::borrow::Borrow<PostingList>>(
+        &mut self,
+        lists: impl Iterator<Item = Result<(&'a str, L), Error>>,
+        lengths: &[u32],
+    ) -> Result<(), Error> {
+        let path = self.path.clone();
         let tx = self.conn.transaction().map_err(Error::sqlite(&path))?;
         {
             let mut insert = tx
@@ -347,7 +439,9 @@ impl PassageDb {
                      VALUES (?1, ?2, ?3, ?4, ?5)",
                 )
                 .map_err(Error::sqlite(&path))?;
-            for (term, list) in &lists {
+            for item in lists {
+                let (term, list) = item?;
+                let list = list.borrow();
                 insert
                     .execute(params![
                         term,
@@ -366,6 +460,14 @@ impl PassageDb {
             .map_err(Error::sqlite(&path))?;
         }
         tx.commit().map_err(Error::sqlite(&path))
+    }
+
+    /// Every term with postings in this segment, in order.
+    pub fn terms(&self) -> Result<Vec<String>, Error> {
+        self.conn
+            .prepare("SELECT term FROM postings ORDER BY term")
+            .and_then(|mut stmt| stmt.query_map([], |row| row.get(0))?.collect())
+            .map_err(self.sqlite())
     }
 
     /// Every pending vector in window-id order, in batches of up to `batch`.
@@ -512,23 +614,6 @@ impl PassageDb {
             .collect())
     }
 
-    /// The terms of each passage with an id in `ids`.
-    pub fn terms_of(&self, ids: Range<u64>, mut each: impl FnMut(u64, &str)) -> Result<(), Error> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT id, terms FROM passages WHERE id >= ?1 AND id < ?2")
-            .map_err(self.sqlite())?;
-        let mut rows = stmt
-            .query([saturating_i64(ids.start), saturating_i64(ids.end)])
-            .map_err(Error::sqlite(&self.path))?;
-        while let Some(row) = rows.next().map_err(Error::sqlite(&self.path))? {
-            let id = unsigned(row, 0).map_err(Error::sqlite(&self.path))?;
-            let terms = row.get_ref(1).and_then(|v| Ok(v.as_str()?));
-            each(id, terms.map_err(Error::sqlite(&self.path))?);
-        }
-        Ok(())
-    }
-
     /// The passage a window belongs to, and the window's byte span in the passage text.
     pub fn window(&self, id: u64) -> Result<Option<(u64, Range<usize>)>, Error> {
         self.conn
@@ -600,7 +685,7 @@ impl PassageDb {
         let mut passages: Vec<NewPassage> = self
             .conn
             .prepare_cached(
-                "SELECT paragraph, start_line, end_line, page, section, text, terms
+                "SELECT paragraph, start_line, end_line, page, section, text
                  FROM passages WHERE id >= ?1 AND id < ?2 ORDER BY id",
             )
             .and_then(|mut stmt| {
@@ -614,7 +699,8 @@ impl PassageDb {
                             page: row.get(3)?,
                             section: row.get(4)?,
                             text: row.get(5)?,
-                            terms: row.get(6)?,
+                            // Not stored once a segment is finished.
+                            terms: String::new(),
                             windows: Vec::new(),
                         })
                     },
@@ -812,7 +898,7 @@ mod tests {
                 vec![(4, vec![0.6, 0.8])]
             ]
         );
-        db.write_postings().unwrap();
+        db.write_postings(4).unwrap();
         db.close().unwrap();
 
         let db = PassageDb::open(&dir.path().join("p.sqlite")).unwrap();
@@ -822,6 +908,7 @@ mod tests {
         let without_vectors: Vec<NewPassage> = a
             .iter()
             .map(|p| NewPassage {
+                terms: String::new(),
                 windows: p
                     .windows
                     .iter()

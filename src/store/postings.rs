@@ -35,6 +35,25 @@ pub struct PostingList {
 }
 
 impl PostingList {
+    pub fn empty() -> PostingList {
+        PostingList {
+            passages: 0,
+            max_tf: 0,
+            min_length: u32::MAX,
+            bytes: Vec::new(),
+        }
+    }
+
+    /// Appends passage `id`, which holds the term `count` times among its `length` terms;
+    /// `previous` is the last id appended (0 before the first), below `id`.
+    pub fn push(&mut self, previous: u32, id: u32, count: u32, length: u32) {
+        push_varint(&mut self.bytes, id - previous);
+        push_varint(&mut self.bytes, count);
+        self.passages += 1;
+        self.max_tf = self.max_tf.max(count);
+        self.min_length = self.min_length.min(length);
+    }
+
     /// Passage ids and counts; `None` if the bytes are damaged.
     pub fn decode(&self) -> Option<(Vec<u32>, Vec<u32>)> {
         let n = self.passages as usize;
@@ -103,23 +122,17 @@ impl PostingsWriter {
             let list = self
                 .terms
                 .entry(term.to_string())
-                .or_insert_with(|| PostingList {
-                    passages: 0,
-                    max_tf: 0,
-                    min_length: u32::MAX,
-                    bytes: Vec::new(),
-                });
-            push_varint(&mut list.bytes, id - *last);
-            push_varint(&mut list.bytes, count);
+                .or_insert_with(PostingList::empty);
+            list.push(*last, id, count, length);
             *last = id;
-            list.passages += 1;
-            list.max_tf = list.max_tf.max(count);
-            list.min_length = list.min_length.min(length);
         }
     }
 
-    /// Every term's postings, and each passage's length indexed by id.
-    pub fn finish(self) -> (HashMap<String, PostingList>, Vec<u32>) {
+    /// Every term's postings, and each passage's length indexed by id, for passage ids
+    /// below `end`.
+    pub fn finish(mut self, end: u32) -> (HashMap<String, PostingList>, Vec<u32>) {
+        self.lengths
+            .resize((end as usize).max(self.lengths.len()), 0);
         (self.terms, self.lengths)
     }
 }
@@ -309,7 +322,7 @@ mod tests {
         for (i, terms) in passages.iter().enumerate() {
             writer.add(i as u32 + 1, terms);
         }
-        writer.finish()
+        writer.finish(passages.len() as u32 + 1)
     }
 
     fn query(

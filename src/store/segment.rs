@@ -6,16 +6,20 @@
 use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use super::layout;
-use super::passages::{PassageDb, Placement};
+use super::passages::{PassageDb, Placement, PostingsSource};
 use super::postings::{self, Collection, TermPostings};
 use super::vectors::{KeyRanges, Vectors};
 use super::{
     DocumentInfo, Error, Manifest, NewPassage, PassageMatch, SegmentInfo, StoredPassage,
     StoredWindow,
 };
+
+/// Terms whose live passage count a segment with deletions keeps (a server asked about
+/// many more starts again).
+const LIVE_FREQUENCIES_CACHED: usize = 100_000;
 
 /// Vector files up to this size are checked against their checksum whenever a segment
 /// opens: usearch trusts the file it maps, and a damaged graph can crash a search.
@@ -38,8 +42,10 @@ struct Shared {
     deleted_passages: KeyRanges,
     /// The windows still searched; `None` when nothing was deleted.
     live_windows: Option<KeyRanges>,
-    /// For each term, how many deleted passages contain it.
-    deleted_terms: HashMap<String, u64>,
+    /// How many live passages contain a term, for the terms asked about so far: counted
+    /// in the term's postings when the segment has deletions (terms are not stored per
+    /// passage, so they cannot be counted up front).
+    live_frequencies: Mutex<HashMap<String, u64>>,
     live_passages: u64,
     live_length: u64,
 }
@@ -157,6 +163,13 @@ impl Segment {
         Ok(self.shared()?.live_length)
     }
 
+    /// Sets the candidate list size of this segment's graph searches (HNSW `ef`).
+    pub fn set_search_expansion(&mut self, expansion: usize) {
+        if let Ok(vectors) = &mut self.vectors {
+            vectors.set_search_expansion(expansion);
+        }
+    }
+
     fn vectors(&self) -> Result<&Vectors, Error> {
         self.vectors.as_ref().map_err(|path| Error::Corrupt {
             path: path.clone(),
@@ -181,7 +194,7 @@ impl Segment {
         Ok(KeyRanges::new(ranges))
     }
 
-    fn placement(&self, doc: &str) -> Result<Placement, Error> {
+    pub fn placement(&self, doc: &str) -> Result<Placement, Error> {
         self.db.placement(doc)?.ok_or_else(|| {
             self.damaged_db(format!(
                 "it does not hold {doc}, which the manifest places there"
@@ -258,9 +271,49 @@ impl Segment {
 
     /// How many live passages of this segment contain `term`.
     pub fn document_frequency(&self, term: &str) -> Result<u64, Error> {
-        let stored = self.db.document_frequency(term)?;
-        let deleted = self.shared()?.deleted_terms.get(term).copied().unwrap_or(0);
-        Ok(stored.saturating_sub(deleted))
+        let shared = self.shared()?;
+        if shared.deleted_passages.len() == 0 {
+            return self.db.document_frequency(term);
+        }
+        let cache = |f: &mut dyn FnMut(&mut HashMap<String, u64>) -> Option<u64>| {
+            // A poisoned lock only means another reader panicked mid-insert.
+            let mut map = shared
+                .live_frequencies
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            f(&mut map)
+        };
+        if let Some(live) = cache(&mut |map| map.get(term).copied()) {
+            return Ok(live);
+        }
+        let live = match self.db.postings(term)? {
+            None => 0,
+            Some(list) => {
+                let (ids, _) = list.decode().ok_or_else(|| {
+                    self.damaged_db(format!("the postings of `{term}` are damaged"))
+                })?;
+                let deleted = &shared.deleted_passages;
+                ids.iter()
+                    .filter(|&&id| !deleted.contains(u64::from(id)))
+                    .count() as u64
+            }
+        };
+        cache(&mut |map| {
+            if map.len() >= LIVE_FREQUENCIES_CACHED {
+                map.clear();
+            }
+            map.insert(term.to_string(), live)
+        });
+        Ok(live)
+    }
+
+    /// This segment's postings for a merge that gives its passages the ids `new_ids`.
+    pub fn postings_source(&self, new_ids: Vec<u32>) -> Result<PostingsSource<'_>, Error> {
+        Ok(PostingsSource {
+            db: &self.db,
+            lengths: &self.shared()?.lengths,
+            new_ids,
+        })
     }
 
     /// The `k` live passages with the best BM25 score for `terms` (each with its slot in
@@ -426,19 +479,12 @@ fn shared(db: &PassageDb, info: &SegmentInfo, path: &Path) -> Result<Shared, Err
         deleted_passages.push(placement.passages);
     }
     let deleted_passages = KeyRanges::new(deleted_passages);
-    let mut deleted_terms: HashMap<String, u64> = HashMap::new();
-    let mut deleted_length = 0u64;
-    let mut deleted_count = 0u64;
-    for range in deleted_passages.ranges() {
-        db.terms_of(range.clone(), |id, terms| {
-            deleted_count += 1;
-            deleted_length += u64::from(lengths.get(id as usize).copied().unwrap_or(0));
-            let unique: HashSet<&str> = terms.split_whitespace().collect();
-            for term in unique {
-                *deleted_terms.entry(term.to_string()).or_default() += 1;
-            }
-        })?;
-    }
+    // A document's passages have consecutive ids, so these are all real passages.
+    let deleted_count = deleted_passages.len() as u64;
+    let deleted_length: u64 = deleted_passages
+        .keys()
+        .map(|id| u64::from(lengths.get(id as usize).copied().unwrap_or(0)))
+        .sum();
     // The windows of the documents not deleted (ids may have gaps where a resumed build
     // dropped documents, so these are read, not derived).
     let live_windows = match info.deleted.is_empty() {
@@ -458,7 +504,7 @@ fn shared(db: &PassageDb, info: &SegmentInfo, path: &Path) -> Result<Shared, Err
         lengths,
         deleted_passages,
         live_windows,
-        deleted_terms,
+        live_frequencies: Mutex::new(HashMap::new()),
         live_passages: (info.passages as u64).saturating_sub(deleted_count),
         live_length: total_length.saturating_sub(deleted_length),
     })

@@ -65,12 +65,8 @@ impl KeyRanges {
         self.ranges.get(i).is_some_and(|r| r.start <= key)
     }
 
-    /// The ranges, sorted and disjoint.
-    pub fn ranges(&self) -> &[Range<u64>] {
-        &self.ranges
-    }
-
-    fn keys(&self) -> impl Iterator<Item = u64> + '_ {
+    /// Every key, ascending.
+    pub fn keys(&self) -> impl Iterator<Item = u64> + '_ {
         self.ranges.iter().flat_map(Range::clone)
     }
 }
@@ -171,6 +167,11 @@ impl Vectors {
             threads: 1,
             exact_max_work: EXACT_SEARCH_MAX_WORK,
         })
+    }
+
+    /// Sets the candidate list size of graph searches (HNSW `ef`).
+    pub fn set_search_expansion(&mut self, expansion: usize) {
+        self.index.change_expansion_search(expansion);
     }
 
     /// How many vectors the index holds.

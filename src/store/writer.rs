@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::layout;
-use super::passages::PassageDb;
+use super::passages::{PassageDb, PostingsSource};
 use super::vectors::Vectors;
 use super::{DocumentInfo, Error, FileCheck, ModelInfo, NewPassage, SegmentInfo, VectorOptions};
 use crate::checksum::sha256_file;
@@ -154,7 +154,7 @@ impl SegmentWriter {
     }
 
     /// Stores a document (its windows already checked) and returns its record as the
-    /// manifest will hold it.
+    /// manifest will hold it. Its passages' ids follow those of the documents stored before.
     pub fn add(
         &mut self,
         mut doc: DocumentInfo,
@@ -188,16 +188,47 @@ impl SegmentWriter {
         Ok(())
     }
 
-    /// Builds the postings and the vector file, and publishes the folder as `seg-N/`.
-    /// `progress` hears of vectors added to the graph.
+    /// Builds the postings from the passages' terms and the vector file, and publishes the
+    /// folder as `seg-N/`. `progress` hears of vectors added to the graph.
     pub fn finish(
-        mut self,
+        self,
         dir: &Path,
         options: &VectorOptions,
         progress: &dyn Fn(usize, usize),
     ) -> Result<SegmentInfo, Error> {
+        self.finish_with(dir, options, progress, |db, end| db.write_postings(end))
+    }
+
+    /// `finish` for a merge, whose documents came without terms: the postings are the
+    /// merged segments' own, renumbered.
+    pub fn finish_merge(
+        self,
+        dir: &Path,
+        options: &VectorOptions,
+        progress: &dyn Fn(usize, usize),
+        sources: &[PostingsSource],
+    ) -> Result<SegmentInfo, Error> {
+        self.finish_with(dir, options, progress, |db, end| {
+            db.write_merged_postings(sources, end)
+        })
+    }
+
+    fn finish_with(
+        mut self,
+        dir: &Path,
+        options: &VectorOptions,
+        progress: &dyn Fn(usize, usize),
+        postings: impl FnOnce(&mut PassageDb, u32) -> Result<(), Error>,
+    ) -> Result<SegmentInfo, Error> {
         let (passages, windows) = self.db.counts()?;
-        self.db.write_postings()?;
+        let end = u32::try_from(self.next_passage).map_err(|_| Error::Corrupt {
+            path: self.tmp.path.clone(),
+            reason: format!(
+                "{} passages are more than a segment holds",
+                self.next_passage
+            ),
+        })?;
+        postings(&mut self.db, end)?;
         let vectors_path = self.tmp.path.join(layout::VECTORS);
         let vectors = Vectors::create(&vectors_path, self.dims, options, windows)?;
         let mut added = 0;
