@@ -317,6 +317,11 @@ pub struct ScaleArgs {
     #[arg(long, default_value_t = 200)]
     pub queries: usize,
 
+    /// Candidate list size of the vector graph's searches (HNSW `ef`) instead of the
+    /// index's own, to weigh recall against speed.
+    #[arg(long, value_name = "N")]
+    pub expansion: Option<usize>,
+
     /// Only open the index in --work and time the questions (the benchmark runs itself so,
     /// to measure the asking's memory on its own).
     #[arg(long, hide = true)]

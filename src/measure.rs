@@ -103,11 +103,25 @@ pub fn measure(command: &mut Command) -> std::io::Result<Measured> {
 
 /// The `VmHWM` (peak resident set) line of a `/proc/PID/status` file, in KiB.
 fn vm_hwm_kb(status: &str) -> Option<f64> {
+    status_kb(status, "VmHWM:")
+}
+
+/// A `/proc/<pid>/status` field given in kB.
+fn status_kb(status: &str, field: &str) -> Option<f64> {
     status
         .lines()
-        .find(|l| l.starts_with("VmHWM:"))
+        .find(|l| l.starts_with(field))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|kb| kb.parse().ok())
+}
+
+/// This process's resident memory now, in MiB, as (anonymous, file-backed): the second is
+/// pages of mapped files, such as a memory-mapped index, which the kernel may drop and read
+/// again (Linux; zeros elsewhere).
+pub fn own_rss_parts_mb() -> (f64, f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let mb = |field| status_kb(&status, field).map_or(0.0, |kb| kb / 1024.0);
+    (mb("RssAnon:"), mb("RssFile:"))
 }
 
 /// This process's peak resident memory so far, in MiB (Linux; 0 elsewhere).
