@@ -481,7 +481,7 @@ fn table(r: &ScaleJson) -> String {
         a.hybrid_p50_ms,
         a.hybrid_p95_ms,
         a.expansion
-            .map_or_else(|| "of the index".to_string(), |e| e.to_string()),
+            .map_or_else(|| "by size, the default".to_string(), |e| e.to_string()),
         a.recall_at_10,
         r.reindex_one_file_s,
         r.reindex_one_percent_files,

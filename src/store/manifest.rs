@@ -142,7 +142,8 @@ impl std::str::FromStr for Scalar {
 
 /// The usearch (HNSW) settings an index was built with. `connectivity` and `expansion_add`
 /// shape the graph and are fixed at build time; `expansion_search` is not stored in the
-/// usearch file, so readers must take it from here.
+/// usearch file: readers take it from here, and raise it for big segments
+/// (`vectors::search_expansion`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct VectorOptions {
     pub metric: Metric,
@@ -151,8 +152,8 @@ pub struct VectorOptions {
     pub connectivity: usize,
     /// Candidate list size while inserting (HNSW `efConstruction`).
     pub expansion_add: usize,
-    /// Candidate list size while searching (HNSW `ef`); usearch raises it to `k` when asked
-    /// for more results than this.
+    /// Candidate list size while searching (HNSW `ef`) in segments of up to 100,000
+    /// vectors; usearch raises it to `k` when asked for more results than this.
     pub expansion_search: usize,
 }
 
