@@ -275,15 +275,14 @@ impl Segment {
         if shared.deleted_passages.len() == 0 {
             return self.db.document_frequency(term);
         }
-        let cache = |f: &mut dyn FnMut(&mut HashMap<String, u64>) -> Option<u64>| {
-            // A poisoned lock only means another reader panicked mid-insert.
-            let mut map = shared
+        // A poisoned lock only means another reader panicked while holding it.
+        let cached = || {
+            shared
                 .live_frequencies
                 .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            f(&mut map)
+                .unwrap_or_else(|p| p.into_inner())
         };
-        if let Some(live) = cache(&mut |map| map.get(term).copied()) {
+        if let Some(&live) = cached().get(term) {
             return Ok(live);
         }
         let live = match self.db.postings(term)? {
@@ -298,12 +297,11 @@ impl Segment {
                     .count() as u64
             }
         };
-        cache(&mut |map| {
-            if map.len() >= LIVE_FREQUENCIES_CACHED {
-                map.clear();
-            }
-            map.insert(term.to_string(), live)
-        });
+        let mut map = cached();
+        if map.len() >= LIVE_FREQUENCIES_CACHED {
+            map.clear();
+        }
+        map.insert(term.to_string(), live);
         Ok(live)
     }
 
