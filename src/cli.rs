@@ -67,6 +67,9 @@ pub enum Command {
     /// Index documents: .txt, .md, .pdf, .html, .docx, .odt, .epub (default: seeds/);
     /// unchanged files are not embedded again.
     Index(IndexArgs),
+    /// Join indexes built elsewhere (parts of a corpus, e.g. by the workers of a cluster)
+    /// to the index in one commit, without embedding; they must share its settings.
+    Attach(AttachArgs),
     /// Ask a question; prints the closest passages (builds the index from seeds/ if there is none).
     Ask(AskArgs),
     /// Passages in other documents closest to a given passage or text.
@@ -127,6 +130,20 @@ pub struct IndexArgs {
 
     /// Merge every segment into one, leaving out deleted passages (an index run otherwise
     /// merges only when a size tier fills up).
+    #[arg(long)]
+    pub optimize: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AttachArgs {
+    /// Index folders to attach, each built by `akapit index --index PART` with the same
+    /// model, vector size and type as the index (or as the first part, for a new index).
+    /// They are left as they were; their files are hard-linked where the file system
+    /// allows it, copied where not.
+    #[arg(required = true, value_name = "PART")]
+    pub parts: Vec<PathBuf>,
+
+    /// Merge every segment into one afterwards.
     #[arg(long)]
     pub optimize: bool,
 }

@@ -4,6 +4,7 @@
 //! outcome that decides the exit code.
 
 mod ask;
+mod attach;
 mod bench;
 mod error;
 mod eval;
@@ -37,6 +38,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
     let ctx = Context::new(&cli);
     let outcome = match cli.command {
         Command::Index(args) => index::run(&ctx, args),
+        Command::Attach(args) => attach::run(&ctx, args),
         Command::Ask(args) => ask::run(&ctx, args),
         Command::Related(args) => related::run(&ctx, args),
         Command::Show(args) => show::run(&ctx, args),

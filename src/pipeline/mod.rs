@@ -7,8 +7,10 @@
 //! keyword terms remade if the analyzer changed); only new and changed documents are cut
 //! into passages and windows and embedded, all windows in one call so that similar lengths
 //! batch together. An index with nothing to change is left as it is, and the model is then
-//! never loaded. `freshness` tells, without building, which indexed files changed.
+//! never loaded. `freshness` tells, without building, which indexed files changed;
+//! `attach` joins indexes built elsewhere into one.
 
+pub mod attach;
 mod error;
 pub mod freshness;
 

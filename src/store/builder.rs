@@ -34,7 +34,10 @@ pub struct Builder {
     resumed: HashMap<String, String>,
     /// Documents of `previous` that stay where they are.
     kept: HashSet<String>,
+    /// Documents of the new segment and of attached ones.
     added: HashSet<String>,
+    /// Segments of other indexes attached to this build, with their documents.
+    attached: Vec<(SegmentInfo, Vec<DocumentInfo>)>,
     skipped: Vec<SkippedFile>,
     merge: MergePolicy,
 }
@@ -94,9 +97,21 @@ impl Builder {
             resumed: HashMap::new(),
             kept: HashSet::new(),
             added: HashSet::new(),
+            attached: Vec::new(),
             skipped: Vec::new(),
             merge: MergePolicy::DEFAULT,
         })
+    }
+
+    /// Takes every setting the vectors and terms depend on from `manifest` (another index's),
+    /// for a build that only attaches indexes built elsewhere.
+    pub fn adopt_settings(&mut self, manifest: &Manifest) {
+        self.state.model = manifest.model.clone();
+        self.state.chunker_version = manifest.chunker_version;
+        self.state.analyzer = manifest.analyzer.clone();
+        self.state.window_policy = manifest.window_policy.clone();
+        self.state.titles = manifest.titles;
+        self.state.vectors = manifest.vectors.clone();
     }
 
     /// Records which pieces of each passage were embedded (the manifest's `window_policy`).
@@ -224,6 +239,83 @@ impl Builder {
         Ok(())
     }
 
+    /// Adds the segments of the index in `part`, built elsewhere with this build's settings
+    /// (a part of a corpus, from one worker of a cluster), to this build's commit. Its
+    /// documents take the place of the same paths in the previous index (do not keep
+    /// those); a document in two parts is an error. The part's files are checked against
+    /// its manifest and hard-linked where the file system allows it, copied where not: the
+    /// part stays as it was. Returns the part's documents.
+    pub fn attach(&mut self, part: &Path) -> Result<usize, Error> {
+        let manifest = Manifest::read(part)?.ok_or_else(|| Error::NoPart {
+            part: part.to_path_buf(),
+        })?;
+        if let Some(reason) = self.incompatible(&manifest) {
+            return Err(Error::IncompatiblePart {
+                part: part.to_path_buf(),
+                reason,
+            });
+        }
+        for doc in &manifest.documents {
+            if self.kept.contains(&doc.path) || self.added.contains(&doc.path) {
+                return Err(Error::DuplicateDocument(doc.path.clone()));
+            }
+        }
+        let mut names = HashMap::new();
+        for info in &manifest.segments {
+            let from = part.join(&info.name);
+            for (file, expected) in &info.files {
+                if super::writer::check(&from.join(file))? != *expected {
+                    return Err(Error::Corrupt {
+                        path: from.join(file),
+                        reason: "its contents differ from the checksum in its manifest".into(),
+                    });
+                }
+            }
+            let name = layout::segment_name(layout::next_segment(&self.dir)?);
+            let tmp = self.dir.join(format!("{name}{}", layout::TMP_SUFFIX));
+            fs::create_dir(&tmp).map_err(Error::io("create", &tmp))?;
+            // Marked first: should anything below fail, the next build removes the folder.
+            layout::mark_generation(&tmp, &self.id)?;
+            for file in info.files.keys() {
+                let (source, target) = (from.join(file), tmp.join(file));
+                if fs::hard_link(&source, &target).is_err() {
+                    fs::copy(&source, &target).map_err(Error::io("copy", &source))?;
+                    layout::sync_file(&target)?;
+                }
+            }
+            layout::sync_dir(&tmp)?;
+            let published = self.dir.join(&name);
+            fs::rename(&tmp, &published).map_err(Error::io("publish", &published))?;
+            names.insert(info.name.clone(), name.clone());
+            self.attached.push((
+                SegmentInfo {
+                    name,
+                    ..info.clone()
+                },
+                Vec::new(),
+            ));
+        }
+        layout::sync_dir(&self.dir)?;
+        let first = self.attached.len() - manifest.segments.len();
+        for doc in &manifest.documents {
+            let name = names.get(&doc.segment).ok_or_else(|| Error::Corrupt {
+                path: part.join(layout::MANIFEST),
+                reason: format!("{} is in a segment it does not list", doc.path),
+            })?;
+            let slot = self.attached[first..]
+                .iter_mut()
+                .find(|(info, _)| &info.name == name);
+            if let Some((_, documents)) = slot {
+                documents.push(DocumentInfo {
+                    segment: name.clone(),
+                    ..doc.clone()
+                });
+            }
+            self.added.insert(doc.path.clone());
+        }
+        Ok(manifest.documents.len())
+    }
+
     /// Why the documents of `previous` cannot stay as they are in this build, if they cannot.
     fn incompatible(&self, previous: &Manifest) -> Option<String> {
         let state = &self.state;
@@ -231,7 +323,7 @@ impl Builder {
         if old.name != new.name || old.sha256 != new.sha256 || old.dims != new.dims {
             return Some(format!(
                 "its vectors come from model {} (weights sha256 {}), this build uses {} \
-                 (weights sha256 {}); embed the document again",
+                 (weights sha256 {})",
                 old.name, old.sha256, new.name, new.sha256
             ));
         }
@@ -383,6 +475,10 @@ impl Builder {
         if let Some((info, added)) = new_segment {
             documents.extend(added);
             segments.push(info);
+        }
+        for (info, added) in &self.attached {
+            documents.extend(added.iter().cloned());
+            segments.push(info.clone());
         }
         documents.sort_by(|a, b| a.path.cmp(&b.path));
         let skipped = self.skipped.clone();
@@ -800,6 +896,95 @@ mod tests {
         if cfg!(unix) {
             assert_eq!(answers(&incremental), expected);
         }
+    }
+
+    #[test]
+    fn attached_parts_answer_as_one_build_of_all_their_documents() {
+        // Two parts built elsewhere; the index they join holds an older a and a d.
+        let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        build_documents(
+            one.path(),
+            vec![changed("/notes/a.md", 4), document("/notes/b.md", 3)],
+        );
+        build(two.path(), &[("/notes/c.md", 5)]);
+        let dir = tempfile::tempdir().unwrap();
+        build(dir.path(), &[("/notes/a.md", 4), ("/notes/d.md", 2)]);
+
+        let mut run = builder(dir.path(), MergePolicy::NEVER);
+        assert_eq!(run.attach(one.path()).unwrap(), 2);
+        assert_eq!(run.attach(two.path()).unwrap(), 1);
+        run.keep_document("/notes/d.md").unwrap();
+        // a now comes from the first part: the old one cannot be kept beside it.
+        let err = run.keep_document("/notes/a.md").unwrap_err();
+        assert!(matches!(err, Error::DuplicateDocument(_)), "{err:?}");
+        let manifest = run.commit().unwrap();
+        let names: Vec<&str> = manifest.segments.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["seg-000001", "seg-000002", "seg-000003"]);
+        assert_eq!(manifest.segments[0].deleted, ["/notes/a.md"]);
+
+        let fresh = tempfile::tempdir().unwrap();
+        build_documents(
+            fresh.path(),
+            vec![
+                changed("/notes/a.md", 4),
+                document("/notes/b.md", 3),
+                document("/notes/c.md", 5),
+                document("/notes/d.md", 2),
+            ],
+        );
+        let expected = answers(&Index::open(fresh.path()).unwrap().unwrap());
+        let attached = Index::open(dir.path()).unwrap().unwrap();
+        assert_eq!(answers(&attached), expected);
+        attached.verify().unwrap();
+        // The parts are untouched, and their files shared rather than copied.
+        let part = Index::open(two.path()).unwrap().unwrap();
+        part.verify().unwrap();
+        assert_eq!(part.manifest().documents.len(), 1);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let inode = |p: &Path| fs::metadata(p.join("passages.sqlite")).unwrap().ino();
+            assert_eq!(
+                inode(&two.path().join("seg-000001")),
+                inode(&dir.path().join("seg-000003"))
+            );
+        }
+        // Merged afterwards like any other segments.
+        let mut run = builder(dir.path(), MergePolicy::OPTIMIZE);
+        for doc in ["/notes/a.md", "/notes/b.md", "/notes/c.md", "/notes/d.md"] {
+            run.keep_document(doc).unwrap();
+        }
+        run.commit().unwrap();
+        assert_eq!(
+            answers(&Index::open(dir.path()).unwrap().unwrap()),
+            expected
+        );
+    }
+
+    #[test]
+    fn attaching_refuses_other_settings_a_document_twice_and_no_index() {
+        let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        build(one.path(), &[("/notes/a.md", 2)]);
+        build(two.path(), &[("/notes/a.md", 2)]);
+        let other = tempfile::tempdir().unwrap();
+        let mut builder =
+            Builder::create(other.path(), model(), 2, "plain".into(), vec![]).unwrap();
+        let err = builder.attach(one.path()).unwrap_err();
+        assert!(matches!(err, Error::IncompatiblePart { .. }), "{err:?}");
+        assert!(err.to_string().contains("chunker version 1"), "{err}");
+        drop(builder);
+
+        let dir = tempfile::tempdir().unwrap();
+        let mut run = Builder::create(dir.path(), model(), 1, "plain".into(), vec![]).unwrap();
+        run.attach(one.path()).unwrap();
+        let err = run.attach(two.path()).unwrap_err();
+        assert!(matches!(err, Error::DuplicateDocument(ref d) if d == "/notes/a.md"));
+        let empty = tempfile::tempdir().unwrap();
+        let err = run.attach(empty.path()).unwrap_err();
+        assert!(matches!(err, Error::NoPart { .. }), "{err:?}");
+        run.commit().unwrap();
+        let index = Index::open(dir.path()).unwrap().unwrap();
+        assert_eq!(index.manifest().documents.len(), 1);
     }
 
     #[test]

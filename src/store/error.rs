@@ -67,12 +67,25 @@ pub enum Error {
         found: usize,
     },
 
-    #[error("cannot copy {doc} from the index in {}: {reason}", from.display())]
+    #[error(
+        "cannot copy {doc} from the index in {}: {reason}; embed the document again",
+        from.display()
+    )]
     IncompatibleCopy {
         doc: String,
         from: PathBuf,
         reason: String,
     },
+
+    #[error(
+        "cannot attach the index in {}: {reason}; build it again with the settings of the \
+         index it joins",
+        part.display()
+    )]
+    IncompatiblePart { part: PathBuf, reason: String },
+
+    #[error("{} holds no akapit index to attach", part.display())]
+    NoPart { part: PathBuf },
 
     #[error("no passage with id {0} in the index")]
     UnknownPassage(u64),

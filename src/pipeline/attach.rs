@@ -1,0 +1,114 @@
+//! Attaching parts: indexes built elsewhere (each from a part of a corpus, by a worker of a
+//! cluster) joined to one index in a single commit, without embedding anything. Every part
+//! must have been built with the index's settings (model and its weights, vector size and
+//! type, chunker, analyzer, windows, titles); a part's documents take the place of the
+//! same paths in the index, and a document in two parts is refused.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use super::{BuildProgress, Result};
+use crate::store::{self, Manifest};
+use crate::ui::Ui;
+
+/// What attaching did.
+#[derive(Debug)]
+pub struct Attached {
+    pub manifest: Manifest,
+    /// Documents that came with the parts.
+    pub attached_documents: usize,
+    /// Documents of the index that parts replaced.
+    pub replaced_documents: usize,
+}
+
+/// Attaches the indexes in `parts` to the index in `index_dir` (created if there is none:
+/// it then takes the first part's settings), and merges by `merge` afterwards.
+pub fn attach(
+    index_dir: &Path,
+    parts: &[PathBuf],
+    merge: store::MergePolicy,
+    ui: &Ui,
+) -> Result<Attached> {
+    let mut manifests = Vec::with_capacity(parts.len());
+    for part in parts {
+        if same_folder(part, index_dir) {
+            return Err(store::Error::IncompatiblePart {
+                part: part.clone(),
+                reason: "it is the index itself".into(),
+            }
+            .into());
+        }
+        let manifest =
+            Manifest::read(part)?.ok_or_else(|| store::Error::NoPart { part: part.clone() })?;
+        manifests.push(manifest);
+    }
+    let previous = Manifest::read(index_dir)?;
+    let Some(settings) = previous.as_ref().or(manifests.first()) else {
+        return Err(store::Error::NoPart {
+            part: index_dir.to_path_buf(),
+        }
+        .into());
+    };
+    // The index's folders stay its roots; the parts' join them, so that a later `index`
+    // run walks every folder the documents came from.
+    let mut roots = settings.roots.clone();
+    for root in manifests.iter().flat_map(|m| &m.roots) {
+        if !roots.contains(root) {
+            roots.push(root.clone());
+        }
+    }
+    let waiting = || {
+        ui.note(format!(
+            "another akapit is building the index in {}; waiting for it to finish",
+            crate::ingest::display(index_dir)
+        ))
+    };
+    let mut builder = store::Builder::create_waiting(
+        index_dir,
+        settings.model.clone(),
+        settings.chunker_version,
+        settings.analyzer.clone(),
+        roots,
+        &waiting,
+    )?;
+    builder.adopt_settings(settings);
+    builder.set_merge_policy(merge);
+    let mut incoming = HashSet::new();
+    for (part, manifest) in parts.iter().zip(&manifests) {
+        builder.attach(part)?;
+        incoming.extend(manifest.documents.iter().map(|d| d.path.clone()));
+        ui.note(format!(
+            "attached {} documents ({} passages) from {}",
+            manifest.documents.len(),
+            manifest.passages,
+            crate::ingest::display(part)
+        ));
+    }
+    let mut replaced = 0;
+    let kept: Vec<String> = builder
+        .previous()
+        .map(|m| m.documents.iter().map(|d| d.path.clone()).collect())
+        .unwrap_or_default();
+    for path in kept {
+        if incoming.contains(&path) {
+            replaced += 1;
+        } else {
+            builder.keep_document(&path)?;
+        }
+    }
+    let progress = BuildProgress::new(ui);
+    let manifest = builder.commit_with(&progress)?;
+    Ok(Attached {
+        manifest,
+        attached_documents: incoming.len(),
+        replaced_documents: replaced,
+    })
+}
+
+/// Whether two paths name the same folder.
+fn same_folder(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
