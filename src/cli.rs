@@ -107,6 +107,11 @@ pub struct IndexArgs {
     /// index was built from, or seeds/ for a new index.
     pub paths: Vec<PathBuf>,
 
+    /// Also index the files and folders listed in FILE, one per line (for lists too long
+    /// for a command line, such as a cluster worker's part of a corpus).
+    #[arg(long, value_name = "FILE")]
+    pub files_from: Option<PathBuf>,
+
     /// Embedding model (default: the index's model, or multilingual-e5-small); see
     /// `akapit models`. The index remembers it, and `ask` uses it.
     #[arg(long, value_name = "NAME")]

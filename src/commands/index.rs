@@ -133,9 +133,28 @@ pub fn build_with(ctx: &Context, plan: &Plan, loaded: Option<&'static Model>) ->
 
 pub fn run(ctx: &Context, args: IndexArgs) -> Result<Outcome> {
     let started = Instant::now();
+    let mut paths = args.paths;
+    if let Some(list) = &args.files_from {
+        let text = std::fs::read_to_string(list).map_err(|source| Error::Io {
+            path: list.clone(),
+            source,
+        })?;
+        paths.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|line| !line.is_empty())
+                .map(PathBuf::from),
+        );
+        // An empty list means nothing to index, not "the index's folders".
+        if paths.is_empty() {
+            return Err(Error::NoPaths {
+                command: ctx.index_command("PATH..."),
+            });
+        }
+    }
     let mut plan = Plan::new(
         ctx,
-        args.paths,
+        paths,
         args.model.as_deref(),
         args.dims,
         args.rebuild,
