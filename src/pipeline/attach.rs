@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use super::{BuildProgress, Result};
+use super::{waiting_note, BuildProgress, Result};
 use crate::store::{self, Manifest};
 use crate::ui::Ui;
 
@@ -57,12 +57,7 @@ pub fn attach(
             roots.push(root.clone());
         }
     }
-    let waiting = || {
-        ui.note(format!(
-            "another akapit is building the index in {}; waiting for it to finish",
-            crate::ingest::display(index_dir)
-        ))
-    };
+    let waiting = waiting_note(ui, index_dir);
     let mut builder = store::Builder::create_waiting(
         index_dir,
         settings.model.clone(),
@@ -75,7 +70,7 @@ pub fn attach(
     builder.set_merge_policy(merge);
     let mut incoming = HashSet::new();
     for (part, manifest) in parts.iter().zip(&manifests) {
-        builder.attach(part)?;
+        builder.attach_read(part, manifest)?;
         incoming.extend(manifest.documents.iter().map(|d| d.path.clone()));
         ui.note(format!(
             "attached {} documents ({} passages) from {}",

@@ -142,12 +142,7 @@ pub fn build(request: Request, embedder: &dyn Embedder, ui: &Ui) -> Result<Repor
     // Everything that can fail is tried before any work: the folder is an index (or can
     // become one), is writable, and no other build holds it (else this one waits, and then
     // finds what that one did).
-    let waiting = || {
-        ui.note(format!(
-            "another akapit is building the index in {}; waiting for it to finish",
-            ingest::display(index_dir)
-        ))
-    };
+    let waiting = waiting_note(ui, index_dir);
     let mut builder = store::Builder::create_waiting(
         index_dir,
         settings.model.clone(),
@@ -608,6 +603,16 @@ fn store_segment(
     }
     let progress = BuildProgress::new(ui);
     Ok(builder.commit_with(&progress)?)
+}
+
+/// What a build says once when another build holds the index's lock.
+fn waiting_note<'a>(ui: &'a Ui, index_dir: &'a Path) -> impl Fn() + 'a {
+    move || {
+        ui.note(format!(
+            "another akapit is building the index in {}; waiting for it to finish",
+            ingest::display(index_dir)
+        ))
+    }
 }
 
 /// `1234567` as `1,234,567`.

@@ -36,8 +36,9 @@ pub struct Builder {
     kept: HashSet<String>,
     /// Documents of the new segment and of attached ones.
     added: HashSet<String>,
-    /// Segments of other indexes attached to this build, with their documents.
-    attached: Vec<(SegmentInfo, Vec<DocumentInfo>)>,
+    /// Segments of other indexes attached to this build, and their documents.
+    attached_segments: Vec<SegmentInfo>,
+    attached_documents: Vec<DocumentInfo>,
     skipped: Vec<SkippedFile>,
     merge: MergePolicy,
 }
@@ -97,7 +98,8 @@ impl Builder {
             resumed: HashMap::new(),
             kept: HashSet::new(),
             added: HashSet::new(),
-            attached: Vec::new(),
+            attached_segments: Vec::new(),
+            attached_documents: Vec::new(),
             skipped: Vec::new(),
             merge: MergePolicy::DEFAULT,
         })
@@ -249,7 +251,12 @@ impl Builder {
         let manifest = Manifest::read(part)?.ok_or_else(|| Error::NoPart {
             part: part.to_path_buf(),
         })?;
-        if let Some(reason) = self.incompatible(&manifest) {
+        self.attach_read(part, &manifest)
+    }
+
+    /// `attach`, for a caller that has read the part's manifest already.
+    pub fn attach_read(&mut self, part: &Path, manifest: &Manifest) -> Result<usize, Error> {
+        if let Some(reason) = self.incompatible(manifest) {
             return Err(Error::IncompatiblePart {
                 part: part.to_path_buf(),
                 reason,
@@ -287,30 +294,21 @@ impl Builder {
             let published = self.dir.join(&name);
             fs::rename(&tmp, &published).map_err(Error::io("publish", &published))?;
             names.insert(info.name.clone(), name.clone());
-            self.attached.push((
-                SegmentInfo {
-                    name,
-                    ..info.clone()
-                },
-                Vec::new(),
-            ));
+            self.attached_segments.push(SegmentInfo {
+                name,
+                ..info.clone()
+            });
         }
         layout::sync_dir(&self.dir)?;
-        let first = self.attached.len() - manifest.segments.len();
         for doc in &manifest.documents {
             let name = names.get(&doc.segment).ok_or_else(|| Error::Corrupt {
                 path: part.join(layout::MANIFEST),
                 reason: format!("{} is in a segment it does not list", doc.path),
             })?;
-            let slot = self.attached[first..]
-                .iter_mut()
-                .find(|(info, _)| &info.name == name);
-            if let Some((_, documents)) = slot {
-                documents.push(DocumentInfo {
-                    segment: name.clone(),
-                    ..doc.clone()
-                });
-            }
+            self.attached_documents.push(DocumentInfo {
+                segment: name.clone(),
+                ..doc.clone()
+            });
             self.added.insert(doc.path.clone());
         }
         Ok(manifest.documents.len())
@@ -476,10 +474,8 @@ impl Builder {
             documents.extend(added);
             segments.push(info);
         }
-        for (info, added) in &self.attached {
-            documents.extend(added.iter().cloned());
-            segments.push(info.clone());
-        }
+        documents.extend(self.attached_documents.iter().cloned());
+        segments.extend(self.attached_segments.iter().cloned());
         documents.sort_by(|a, b| a.path.cmp(&b.path));
         let skipped = self.skipped.clone();
         Ok(Manifest {
