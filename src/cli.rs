@@ -92,6 +92,12 @@ pub enum Command {
     /// Keep the index up to date: re-index files that change, appear or disappear under the
     /// indexed folders, once they have stopped changing.
     Watch(WatchArgs),
+    /// Write the index as Parquet files (documents; passages with their citations; windows
+    /// with their spans and vectors) for distributed vector stores, Spark or DuckDB.
+    Export(ExportArgs),
+    /// Print the vector that `ask` searches with for each question, one JSON line each: to
+    /// search an exported index elsewhere as akapit would.
+    Embed(EmbedArgs),
     /// Measure embedding throughput, query latency, cold start and memory.
     Bench(BenchArgs),
     /// Measure an index of many passages (real text, synthetic vectors): build time, disk,
@@ -268,6 +274,31 @@ pub struct ShowArgs {
     /// Neighbours shown on each side of --paragraph.
     #[arg(long, value_name = "N", default_value_t = 1, requires = "paragraph")]
     pub context: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Folder to write: new, empty, or an earlier export (replaced once the new one is
+    /// complete). Written as DIR.partial and renamed when done.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+
+    /// File format.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Parquet)]
+    pub format: ExportFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// Apache Parquet, Snappy-compressed; vectors as lists of float32.
+    Parquet,
+}
+
+#[derive(Debug, Args)]
+pub struct EmbedArgs {
+    /// Questions, in Polish or English; `-` reads one question per line from stdin.
+    #[arg(required = true, value_name = "QUESTION")]
+    pub questions: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -15,6 +15,7 @@ pub mod cli;
 pub mod commands;
 pub mod embed;
 pub mod eval;
+pub mod export;
 pub mod ingest;
 pub mod measure;
 pub mod models;

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use super::DEFAULT_CORPUS;
-use crate::{answer, embed, eval, ingest, models, pipeline, search, serve, store};
+use crate::{answer, embed, eval, export, ingest, models, pipeline, search, serve, store};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -27,6 +27,8 @@ pub enum Error {
     Answer(#[from] answer::Error),
     #[error(transparent)]
     Serve(#[from] serve::Error),
+    #[error(transparent)]
+    Export(#[from] export::Error),
     /// `command` is the `akapit index` that builds it.
     #[error("there is no index in {} yet; run `{command}` (or `akapit ask \"...\"` in a folder with {DEFAULT_CORPUS}/, which builds one from it)", dir.display())]
     NoIndex { dir: PathBuf, command: String },
@@ -63,6 +65,7 @@ impl Error {
             Error::Store(e) => e,
             Error::Pipeline(pipeline::Error::Store(e)) => e,
             Error::Search(search::Error::Store(e)) => e,
+            Error::Export(export::Error::Store(e)) => e,
             _ => return false,
         };
         store.needs_rebuild()

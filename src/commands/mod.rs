@@ -6,8 +6,10 @@
 mod ask;
 mod attach;
 mod bench;
+mod embed;
 mod error;
 mod eval;
+mod export;
 mod extract;
 mod index;
 mod loaded;
@@ -48,6 +50,8 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Serve(args) => serve::run(&ctx, args),
         Command::Mcp => serve::mcp(&ctx),
         Command::Watch(args) => watch::run(&ctx, args),
+        Command::Export(args) => export::run(&ctx, args),
+        Command::Embed(args) => embed::run(&ctx, args),
         Command::Bench(args) => bench::run(&ctx, args),
         Command::BenchScale(args) => scale::run(&ctx, args),
         Command::Eval(args) => eval::run(&ctx, args),

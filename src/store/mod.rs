@@ -15,7 +15,7 @@ mod passages;
 mod postings;
 mod segment;
 #[cfg(test)]
-mod testutil;
+pub(crate) mod testutil;
 mod vectors;
 mod writer;
 
