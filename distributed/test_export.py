@@ -12,7 +12,8 @@ Given an index (the Ray test's joined one: several segments), the test
    passages with the same scores, and their citations (page, lines, section, text) must be
    the exported rows';
 5. loads the windows into Milvus Lite (the embedded Milvus from PyPI, FLAT index, cosine)
-   and checks that its nearest windows give the same top 10 passages.
+   and into PostgreSQL 16 with pgvector (as bundled by `pgserver` from PyPI), and checks that
+   the nearest windows each returns, best per passage, give the same top 10 passages.
 
     python3 distributed/test_export.py AKAPIT INDEX WORK     (run by .ci/run)
 """
@@ -66,6 +67,51 @@ def exact_top(query: np.ndarray, vectors: np.ndarray, passage_of: np.ndarray, k:
     np.maximum.at(best, passage_of, scores)
     order = np.argsort(-best, kind="stable")[:k]
     return [(int(p), float(best[p])) for p in order]
+
+
+def postgres_check(work, windows, vectors, passage_of, keys, query_vectors, exact, asked, dims):
+    """Loads the windows into PostgreSQL with pgvector and compares its answers."""
+    import io
+    import pgserver
+    import psycopg2
+    server = pgserver.get_server(str(work / "postgres"), cleanup_mode="stop")
+    try:
+        con = psycopg2.connect(server.get_uri())
+        con.autocommit = True
+        cur = con.cursor()
+        cur.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        cur.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+        version = f"{server.psql('SHOW server_version;').split()[2]}, pgvector {cur.fetchone()[0]}"
+        cur.execute("DROP TABLE IF EXISTS windows")
+        cur.execute(f"CREATE TABLE windows (window_id bigint PRIMARY KEY, passage_id bigint, "
+                    f"vector vector({dims}))")
+        started = time.time()
+        rows = io.StringIO()
+        for w, p, v in zip(windows.column("window_id").to_numpy(), passage_of, vectors):
+            rows.write(f"{w}\t{p}\t[{','.join(map(repr, v.tolist()))}]\n")
+        rows.seek(0)
+        cur.copy_expert("COPY windows FROM STDIN", rows)
+        seconds = time.time() - started
+        differ = []
+        for q in asked:
+            literal = "[" + ",".join(map(repr, query_vectors[q].tolist())) + "]"
+            # Exact (no index): the nearest 200 windows, then each passage's best.
+            cur.execute(
+                "SELECT passage_id, max(s) AS s FROM (SELECT passage_id, "
+                "1 - (vector <=> %s::vector) AS s FROM windows "
+                "ORDER BY vector <=> %s::vector LIMIT 200) nearest "
+                "GROUP BY passage_id ORDER BY s DESC, passage_id LIMIT %s",
+                (literal, literal, K),
+            )
+            theirs = [(keys[p][0], keys[p][1], s) for p, s in cur.fetchall()]
+            mine = [(keys[p][0], keys[p][1], s) for p, s in exact[q]]
+            if not same(theirs, mine, TOLERANCE):
+                differ.append((q, theirs[:3], mine[:3]))
+        con.close()
+        assert not differ, f"PostgreSQL ranks {len(differ)} questions otherwise, e.g. {differ[0]}"
+        return seconds, version
+    finally:
+        server.cleanup()
 
 
 def served(akapit: str, index: Path, asked: list[str]) -> dict:
@@ -222,6 +268,10 @@ def main() -> None:
     assert not milvus_differ, f"Milvus ranks {len(milvus_differ)} questions otherwise, " \
         f"e.g. {milvus_differ[0]}"
 
+    # 6. PostgreSQL with pgvector: the windows copied in, the nearest found by `<=>`.
+    pg_seconds, pg_version = postgres_check(work, windows, vectors, passage_of, keys,
+                                            query_vectors, exact, asked, dims)
+
     print(json.dumps({
         "documents": manifest["documents"],
         "passages": manifest["passages"],
@@ -230,10 +280,13 @@ def main() -> None:
         "bytes": done["bytes"],
         "export_seconds": round(export_seconds, 1),
         "milvus_load_seconds": round(load_seconds, 1),
+        "postgres": pg_version,
+        "postgres_load_seconds": round(pg_seconds, 1),
         "questions": len(asked),
         "citations_checked": cited,
     }, indent=2))
-    print("ok: the export reads back (pyarrow, DuckDB) and answers as akapit in Milvus Lite")
+    print("ok: the export reads back (pyarrow, DuckDB) and answers as akapit in Milvus Lite "
+          "and in PostgreSQL with pgvector")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 //! `akapit attach`: indexes built from parts of a corpus (as the workers of a cluster would
 //! build them) joined into one answer every question as an index built at once from the
-//! whole corpus; parts built with other settings are refused, and the index is unchanged.
+//! whole corpus; parts built with other settings are refused before anything is linked,
+//! and the index is unchanged.
 //! The real binary and the default model on the seeds.
 
 mod common;
@@ -75,6 +76,21 @@ fn parts_attached_answer_as_one_index_of_the_whole_corpus() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("cannot attach"), "{}", stderr(&out));
     assert_eq!(answers(&project, "joined"), expected);
+
+    // Nor is a good part linked in when a later one is refused: all are checked first.
+    let segments = || {
+        let mut names: Vec<String> = std::fs::read_dir(project.path().join("joined"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.starts_with("seg-"))
+            .collect();
+        names.sort();
+        names
+    };
+    let before = segments();
+    let out = project.run(&["attach", "part-1", "other", "--index", "joined"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(segments(), before);
 
     // Attached again with --optimize: the part's documents replace the same ones, merged.
     let report = project.json(&[

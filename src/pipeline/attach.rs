@@ -68,10 +68,20 @@ pub fn attach(
     )?;
     builder.adopt_settings(settings);
     builder.set_merge_policy(merge);
+    // Every part is checked (settings, documents in two parts, checksums) before any is
+    // linked into the index folder.
     let mut incoming = HashSet::new();
+    let mut checked = Vec::with_capacity(parts.len());
     for (part, manifest) in parts.iter().zip(&manifests) {
-        builder.attach_read(part, manifest)?;
-        incoming.extend(manifest.documents.iter().map(|d| d.path.clone()));
+        for doc in &manifest.documents {
+            if !incoming.insert(doc.path.clone()) {
+                return Err(store::Error::DuplicateDocument(doc.path.clone()).into());
+            }
+        }
+        checked.push(builder.check_part(part, manifest)?);
+    }
+    for (checked, (part, manifest)) in checked.into_iter().zip(parts.iter().zip(&manifests)) {
+        builder.attach_checked(checked)?;
         ui.note(format!(
             "attached {} documents ({} passages) from {}",
             manifest.documents.len(),

@@ -43,6 +43,12 @@ pub struct Builder {
     merge: MergePolicy,
 }
 
+/// A part whose settings and files `Builder::check_part` found fit to attach.
+pub struct CheckedPart<'p> {
+    part: &'p Path,
+    manifest: &'p Manifest,
+}
+
 impl Builder {
     /// Starts a build in `dir` (an empty or new folder, or an index akapit built), taking
     /// the builders' lock; fails at once if another build holds it.
@@ -256,18 +262,25 @@ impl Builder {
 
     /// `attach`, for a caller that has read the part's manifest already.
     pub fn attach_read(&mut self, part: &Path, manifest: &Manifest) -> Result<usize, Error> {
+        let checked = self.check_part(part, manifest)?;
+        self.attach_checked(checked)
+    }
+
+    /// Checks that the part `manifest` describes can be attached to this build: its
+    /// settings are the build's, and its segments' files match their checksums. A caller
+    /// attaching several parts checks them all before attaching any, so that a bad part is
+    /// refused before anything is linked.
+    pub fn check_part<'p>(
+        &self,
+        part: &'p Path,
+        manifest: &'p Manifest,
+    ) -> Result<CheckedPart<'p>, Error> {
         if let Some(reason) = self.incompatible(manifest) {
             return Err(Error::IncompatiblePart {
                 part: part.to_path_buf(),
                 reason,
             });
         }
-        for doc in &manifest.documents {
-            if self.kept.contains(&doc.path) || self.added.contains(&doc.path) {
-                return Err(Error::DuplicateDocument(doc.path.clone()));
-            }
-        }
-        let mut names = HashMap::new();
         for info in &manifest.segments {
             let from = part.join(&info.name);
             for (file, expected) in &info.files {
@@ -278,6 +291,21 @@ impl Builder {
                     });
                 }
             }
+        }
+        Ok(CheckedPart { part, manifest })
+    }
+
+    /// Attaches a part `check_part` accepted (see `attach`).
+    pub fn attach_checked(&mut self, checked: CheckedPart<'_>) -> Result<usize, Error> {
+        let CheckedPart { part, manifest } = checked;
+        for doc in &manifest.documents {
+            if self.kept.contains(&doc.path) || self.added.contains(&doc.path) {
+                return Err(Error::DuplicateDocument(doc.path.clone()));
+            }
+        }
+        let mut names = HashMap::new();
+        for info in &manifest.segments {
+            let from = part.join(&info.name);
             let name = layout::segment_name(layout::next_segment(&self.dir)?);
             let tmp = self.dir.join(format!("{name}{}", layout::TMP_SUFFIX));
             fs::create_dir(&tmp).map_err(Error::io("create", &tmp))?;

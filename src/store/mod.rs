@@ -23,7 +23,7 @@ use std::ops::Range;
 
 use serde::Serialize;
 
-pub use builder::Builder;
+pub use builder::{Builder, CheckedPart};
 pub use error::Error;
 pub use index::Index;
 pub use layout::MANIFEST as MANIFEST_FILE;
