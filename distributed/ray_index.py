@@ -139,8 +139,12 @@ def main(argv: list[str] | None = None) -> dict:
     ]
     built = ray.get(pending)
     embedded = time.time() - started
+    # The corpus's folders become the index's roots, so that a later `akapit index` there
+    # (with no paths) walks them, rather than each part's list of files.
+    roots = [arg for path in args.corpus for arg in ("--root", os.path.abspath(path))]
     joined = run_akapit(
-        args.akapit, ["attach", *[b["folder"] for b in built], "--index", args.index, "--quiet"]
+        args.akapit,
+        ["attach", *[b["folder"] for b in built], *roots, "--index", args.index, "--quiet"],
     )
     summary = {
         "files": len(files),

@@ -192,6 +192,7 @@ def main() -> None:
     manifest = json.loads((work / "joined" / "manifest.json").read_text())
     paths = [d["path"] for d in manifest["documents"]]
     assert len(paths) == len(set(paths)) == files, "a document is missing or twice"
+    assert manifest["roots"] == [str(corpus.resolve())], manifest["roots"][:3]
 
     expected = answers(akapit, work / "single", asked)
     found = answers(akapit, work / "joined", asked)

@@ -154,6 +154,12 @@ pub struct AttachArgs {
     #[arg(required = true, value_name = "PART")]
     pub parts: Vec<PathBuf>,
 
+    /// The folders the documents come from, recorded as the index's own (what `akapit
+    /// index` walks when given no paths); every document must lie under one. Default: the
+    /// index's and the parts' (for a part built with --files-from, each listed file).
+    #[arg(long = "root", value_name = "DIR")]
+    pub roots: Vec<PathBuf>,
+
     /// Merge every segment into one afterwards.
     #[arg(long)]
     pub optimize: bool,

@@ -51,13 +51,38 @@ fn parts_attached_answer_as_one_index_of_the_whole_corpus() {
     }
     project.json(&["index", "seeds", "--index", "whole", "--json"]);
 
-    let report: Value =
-        project.json(&["attach", "part-1", "part-2", "--index", "joined", "--json"]);
+    // Roots that do not hold every document are refused (a later `index` would drop those).
+    std::fs::create_dir(project.path().join("elsewhere")).unwrap();
+    let out = project.run(&[
+        "attach",
+        "part-1",
+        "part-2",
+        "--index",
+        "joined",
+        "--root",
+        "elsewhere",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is not under any"),
+        "{}",
+        stderr(&out)
+    );
+
+    let report: Value = project.json(&[
+        "attach", "part-1", "part-2", "--index", "joined", "--root", "seeds", "--json",
+    ]);
     assert_eq!(report["attached_documents"], seeds.len(), "{report}");
     assert_eq!(report["segments"], 2, "{report}");
     let expected = answers(&project, "whole");
     assert!(expected.len() > 20, "{expected:?}");
     assert_eq!(answers(&project, "joined"), expected);
+    // The corpus's folder is the index's root, as if it had been indexed at once.
+    let status = project.json(&["status", "--index", "joined", "--json"]);
+    let roots = status["roots"].as_array().unwrap();
+    assert_eq!(roots.len(), 1, "{status}");
+    assert!(roots[0].as_str().unwrap().ends_with("seeds"), "{status}");
+
     // The parts are left as they were.
     let status = project.json(&["status", "--index", "part-1", "--json"]);
     assert!(status["damage"].is_null(), "{status}");

@@ -30,7 +30,8 @@ pub fn run(ctx: &Context, args: AttachArgs) -> Result<Outcome> {
         true => MergePolicy::OPTIMIZE,
         false => MergePolicy::DEFAULT,
     };
-    let done = attach::attach(&ctx.index_dir, &args.parts, merge, &ctx.ui)?;
+    let roots = (!args.roots.is_empty()).then_some(args.roots.as_slice());
+    let done = attach::attach(&ctx.index_dir, &args.parts, roots, merge, &ctx.ui)?;
     let m = &done.manifest;
     let seconds = started.elapsed().as_secs_f64();
     if ctx.json {

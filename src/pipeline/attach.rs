@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use super::{waiting_note, BuildProgress, Result};
+use super::{waiting_note, BuildProgress, Error, Result};
 use crate::store::{self, Manifest};
 use crate::ui::Ui;
 
@@ -22,10 +22,13 @@ pub struct Attached {
 }
 
 /// Attaches the indexes in `parts` to the index in `index_dir` (created if there is none:
-/// it then takes the first part's settings), and merges by `merge` afterwards.
+/// it then takes the first part's settings), and merges by `merge` afterwards. `roots`, if
+/// given, become the index's roots (the folders a later `index` run walks), and every
+/// document must lie under one of them; otherwise the parts' roots join the index's.
 pub fn attach(
     index_dir: &Path,
     parts: &[PathBuf],
+    roots: Option<&[PathBuf]>,
     merge: store::MergePolicy,
     ui: &Ui,
 ) -> Result<Attached> {
@@ -50,13 +53,39 @@ pub fn attach(
         .into());
     };
     // The index's folders stay its roots; the parts' join them, so that a later `index`
-    // run walks every folder the documents came from.
-    let mut roots = settings.roots.clone();
-    for root in manifests.iter().flat_map(|m| &m.roots) {
-        if !roots.contains(root) {
-            roots.push(root.clone());
+    // run walks every folder the documents came from. (A part built from a list of files
+    // has each file as a root: a cluster job gives the corpus's folders instead.)
+    let roots = match roots {
+        Some(given) => {
+            let given: Vec<String> = given.iter().map(|r| crate::ingest::key(r)).collect();
+            let documents = manifests
+                .iter()
+                .chain(previous.as_ref())
+                .flat_map(|m| &m.documents);
+            for doc in documents {
+                if !given.iter().any(|root| under(&doc.path, root)) {
+                    return Err(Error::OutsideRoots {
+                        document: crate::ingest::display_path(&doc.path),
+                        roots: given
+                            .iter()
+                            .map(|r| crate::ingest::display_path(r))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    });
+                }
+            }
+            given
         }
-    }
+        None => {
+            let mut roots = settings.roots.clone();
+            for root in manifests.iter().flat_map(|m| &m.roots) {
+                if !roots.contains(root) {
+                    roots.push(root.clone());
+                }
+            }
+            roots
+        }
+    };
     let waiting = waiting_note(ui, index_dir);
     let mut builder = store::Builder::create_waiting(
         index_dir,
@@ -108,6 +137,14 @@ pub fn attach(
         attached_documents: incoming.len(),
         replaced_documents: replaced,
     })
+}
+
+/// Whether the document keyed `path` is the root `root` or lies under it.
+fn under(path: &str, root: &str) -> bool {
+    path == root
+        || path
+            .strip_prefix(root)
+            .is_some_and(|rest| rest.starts_with('/') || root.ends_with('/'))
 }
 
 /// Whether two paths name the same folder.

@@ -12,4 +12,9 @@ pub enum Error {
     Store(#[from] crate::store::Error),
     #[error("the model returned {got} vectors for {expected} windows")]
     VectorCount { expected: usize, got: usize },
+    #[error(
+        "{document} is not under any of the folders given as the index's roots ({roots}); \
+         a later `akapit index` would remove it, so give every folder the documents come from"
+    )]
+    OutsideRoots { document: String, roots: String },
 }
