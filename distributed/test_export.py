@@ -33,7 +33,7 @@ import pyarrow.parquet as pq
 from pymilvus import DataType, MilvusClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_ray_index import free_port, questions, same  # noqa: E402
+from test_ray_index import questions, same, search, serving  # noqa: E402
 
 # Scores are printed to 4 decimals; the index compares a float32 query with float16
 # vectors, the test with their float32 copies.
@@ -114,34 +114,6 @@ def postgres_check(work, windows, vectors, passage_of, keys, query_vectors, exac
         server.cleanup()
 
 
-def served(akapit: str, index: Path, asked: list[str]) -> dict:
-    """Every question's dense top 10 from `akapit serve`, whole results."""
-    import urllib.parse
-    import urllib.request
-    port = free_port()
-    server = subprocess.Popen(
-        [akapit, "serve", "--index", str(index), "--port", str(port), "--quiet"],
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(600):
-            try:
-                urllib.request.urlopen(base + "/api/status", timeout=2).read()
-                break
-            except OSError:
-                time.sleep(0.2)
-        found = {}
-        for question in asked:
-            query = urllib.parse.urlencode({"q": question, "k": K, "mode": "dense"})
-            body = urllib.request.urlopen(f"{base}/api/search?{query}", timeout=60).read()
-            found[question] = json.loads(body)["results"]
-        return found
-    finally:
-        server.terminate()
-        server.wait()
-
-
 def main() -> None:
     akapit, index, work = sys.argv[1], Path(sys.argv[2]).resolve(), Path(sys.argv[3]).resolve()
     out = work / "export"
@@ -213,7 +185,8 @@ def main() -> None:
     assert duck_differ == 0, f"DuckDB ranks {duck_differ} questions otherwise"
 
     # 4. akapit's own dense answers: the same passages, scores and citations.
-    answers = served(akapit, index, asked)
+    with serving(akapit, index) as base:
+        answers = {q: search(base, q, "dense", K) for q in asked}
     by_key = {key: i for i, key in enumerate(keys)}
     cited = 0
     differ = []

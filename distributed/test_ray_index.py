@@ -12,6 +12,7 @@ files, and answer every sampled question in every mode as that build does (score
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -109,8 +110,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def answers(akapit: str, index: Path, asked: list[str]) -> dict:
-    """Every question's top 10 in every mode, from `akapit serve` on `index`."""
+@contextlib.contextmanager
+def serving(akapit: str, index: Path):
+    """`akapit serve` on `index`, on a free port, until the block ends: its base URL."""
     port = free_port()
     server = subprocess.Popen(
         [akapit, "serve", "--index", str(index), "--port", str(port), "--quiet"],
@@ -124,18 +126,29 @@ def answers(akapit: str, index: Path, asked: list[str]) -> dict:
                 break
             except OSError:
                 time.sleep(0.2)
-        found = {}
-        for question in asked:
-            for mode in ["dense", "lexical", "hybrid"]:
-                query = urllib.parse.urlencode({"q": question, "k": 10, "mode": mode})
-                body = urllib.request.urlopen(f"{base}/api/search?{query}", timeout=60).read()
-                found[(question, mode)] = [
-                    (r["doc"], r["paragraph"], r["score"]) for r in json.loads(body)["results"]
-                ]
-        return found
+        yield base
     finally:
         server.terminate()
         server.wait()
+
+
+def search(base: str, question: str, mode: str, k: int = 10) -> list[dict]:
+    """One question's results from a running `akapit serve`."""
+    query = urllib.parse.urlencode({"q": question, "k": k, "mode": mode})
+    return json.loads(urllib.request.urlopen(f"{base}/api/search?{query}", timeout=60).read())[
+        "results"
+    ]
+
+
+def answers(akapit: str, index: Path, asked: list[str]) -> dict:
+    """Every question's top 10 in every mode, from `akapit serve` on `index`."""
+    with serving(akapit, index) as base:
+        return {
+            (question, mode): [(r["doc"], r["paragraph"], r["score"])
+                               for r in search(base, question, mode)]
+            for question in asked
+            for mode in ["dense", "lexical", "hybrid"]
+        }
 
 
 def same(found: list, expected: list, tolerance: float = TOLERANCE) -> bool:
