@@ -1,7 +1,8 @@
 //! Build script: tells the tests what they can check on this machine, so that a check that
 //! cannot run shows as ignored (with the reason) instead of passing without running.
-//! - `akapit_cpu_avx512bf16`: the CPU lists `avx512_bf16` in `/proc/cpuinfo`. Read here,
-//!   not with the detection akapit's kernels use, so the tests do not trust the code they test.
+//! - `akapit_cpu_avx512bf16`, `akapit_cpu_avx2` (with FMA), `akapit_cpu_avx512vnni` (with
+//!   AVX-512F and BW): the CPU lists these flags in `/proc/cpuinfo`. Read here, not with the
+//!   detection akapit's kernels use, so the tests do not trust the code they test.
 //! - `akapit_skip_gemma`: `AKAPIT_TEST_GEMMA=0`, which skips the tests that need
 //!   EmbeddingGemma's 1.15 GB of weights.
 
@@ -9,14 +10,24 @@ use std::env;
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(akapit_cpu_avx512bf16)");
+    println!("cargo::rustc-check-cfg=cfg(akapit_cpu_avx2)");
+    println!("cargo::rustc-check-cfg=cfg(akapit_cpu_avx512vnni)");
     println!("cargo::rustc-check-cfg=cfg(akapit_skip_gemma)");
     println!("cargo::rerun-if-changed=build.rs");
     println!("cargo::rerun-if-env-changed=AKAPIT_TEST_GEMMA");
 
     // Only a build for the machine it runs on can say anything about that machine's CPU.
     let native = env::var("HOST").ok() == env::var("TARGET").ok();
-    if native && cpu_flags().iter().any(|flag| flag == "avx512_bf16") {
+    let flags = if native { cpu_flags() } else { Vec::new() };
+    let has = |name: &str| flags.iter().any(|flag| flag == name);
+    if has("avx512_bf16") {
         println!("cargo::rustc-cfg=akapit_cpu_avx512bf16");
+    }
+    if has("avx2") && has("fma") {
+        println!("cargo::rustc-cfg=akapit_cpu_avx2");
+    }
+    if has("avx512f") && has("avx512bw") && has("avx512_vnni") {
+        println!("cargo::rustc-cfg=akapit_cpu_avx512vnni");
     }
     if env::var("AKAPIT_TEST_GEMMA").is_ok_and(|v| v == "0") {
         println!("cargo::rustc-cfg=akapit_skip_gemma");

@@ -49,9 +49,11 @@ pub struct Global {
     #[arg(long, short, global = true)]
     pub quiet: bool,
 
-    /// Arithmetic of the encoder's matrix products: `auto` uses bf16 inputs with f32 sums
-    /// for EmbeddingGemma on CPUs with AVX512-BF16 (about 2× faster; cosine >= 0.99998 to
-    /// a float64 reference), `f32` never does.
+    /// Arithmetic of the encoder's matrix products: `auto` uses what the model's registry
+    /// row lists as verified and this CPU runs (bf16 inputs with f32 sums for EmbeddingGemma
+    /// on CPUs with AVX512-BF16: about 2× faster, cosine >= 0.99998 to a float64
+    /// reference); `f32`, `bf16` or `int8` (8-bit, on AVX2 or AVX512-VNNI) ask for one, and
+    /// get f32 where the CPU lacks it.
     #[arg(
         long,
         global = true,
@@ -348,7 +350,8 @@ pub struct BenchArgs {
     #[arg(long, value_name = "NAME")]
     pub model: Vec<String>,
 
-    /// Also measure each model that `--precision` runs in bf16 again in f32, side by side.
+    /// Also measure each model that `--precision` runs in bf16 or int8 again in f32, side
+    /// by side.
     #[arg(long)]
     pub compare_f32: bool,
 }

@@ -49,9 +49,13 @@ fn golden() -> &'static Golden {
 fn model(precision: Precision) -> &'static Model {
     static AUTO: OnceLock<Model> = OnceLock::new();
     static F32: OnceLock<Model> = OnceLock::new();
+    static BF16: OnceLock<Model> = OnceLock::new();
+    static INT8: OnceLock<Model> = OnceLock::new();
     let cell = match precision {
         Precision::Auto => &AUTO,
         Precision::F32 => &F32,
+        Precision::Bf16 => &BF16,
+        Precision::Int8 => &INT8,
     };
     cell.get_or_init(|| Model::load(common::gemma_model(), precision).expect("Gemma loads"))
 }
@@ -122,6 +126,7 @@ fn embeddings_match_the_reference_in_padded_batches() {
                     Products::F32 if case.ids.len() > 257 => 0.999999,
                     Products::F32 => 0.999,
                     Products::Bf16 => 0.9999,
+                    Products::Int8 => 0.999,
                 };
                 assert!(c >= bar, "{precision:?}: cosine {c:.7} for {:?}", case.text);
             }

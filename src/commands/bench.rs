@@ -109,7 +109,7 @@ pub fn run(ctx: &Context, args: BenchArgs) -> Result<Outcome> {
             let started = Instant::now();
             let model = Model::load(&located, precision)?;
             let load_s = started.elapsed().as_secs_f64();
-            if args.compare_f32 && model.products() == Products::Bf16 {
+            if args.compare_f32 && model.products() != Products::F32 {
                 next = Some(Precision::F32);
             }
             let (seeds, synthetic) = match passages.take() {

@@ -22,7 +22,8 @@ struct ModelJson {
     /// Sizes the vectors can be truncated to (`index --dims`).
     matryoshka_dims: Vec<usize>,
     bundle: Vec<String>,
-    /// `f32` or `bf16`: the arithmetic of its products here, with this `--precision`.
+    /// `f32`, `bf16` or `int8 (KERNEL)`: the arithmetic of its products here, with this
+    /// `--precision`.
     products: String,
     sources: Vec<SourceJson>,
     resolved: Option<String>,
@@ -84,7 +85,7 @@ fn list(ctx: &Context) -> Result<Outcome> {
                 .iter()
                 .map(|w| w.requirement.clone())
                 .collect(),
-            products: ctx.precision.products(spec).to_string(),
+            products: crate::embed::products_label(ctx.precision.products(spec)),
             sources,
             resolved,
         });

@@ -18,7 +18,7 @@ use std::fmt::Display;
 use std::path::{Path, PathBuf};
 
 pub use model::{LazyModel, Model};
-pub use precision::Precision;
+pub use precision::{label as products_label, Precision};
 
 /// Errors of the embedding layer.
 #[derive(Debug, thiserror::Error)]

@@ -3,28 +3,43 @@
 //! its registry row (those checked against its golden file); which ones this CPU runs is
 //! a fact of `ops`.
 
-use super::ops::bf16;
+use super::ops::{bf16, int8};
 use crate::models::{ModelSpec, Products};
 
 /// How an encoder multiplies its activations by its weights.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Precision {
     /// The fastest products this CPU runs among those the model's registry row lists as
-    /// checked (bf16 inputs with f32 sums for EmbeddingGemma on AVX512-BF16: cosine >=
-    /// 0.99998 to its float64 reference); f32 otherwise.
+    /// checked against its golden file and its evaluations (bf16 inputs with f32 sums for
+    /// EmbeddingGemma on AVX512-BF16: cosine >= 0.99998 to its float64 reference); f32
+    /// otherwise.
     #[default]
     Auto,
     /// f32 throughout.
     F32,
+    /// bf16 inputs, f32 sums, where the CPU has AVX512-BF16 (f32 elsewhere).
+    Bf16,
+    /// 8-bit weights and activations, exact integer sums, where the CPU has AVX2 (f32
+    /// elsewhere); AVX512-VNNI runs it fastest, with the same results.
+    Int8,
 }
 
 impl Precision {
-    /// The arithmetic `spec`'s layers use with this setting on this CPU.
+    /// The arithmetic `spec`'s layers use with this setting on this CPU: an explicit choice
+    /// the CPU cannot run is f32.
     pub fn products(self, spec: &ModelSpec) -> Products {
-        let bf16_allowed = spec.products.contains(&Products::Bf16);
-        match self {
-            Precision::Auto if bf16_allowed && bf16::supported() => Products::Bf16,
-            _ => Products::F32,
+        let chosen = match self {
+            Precision::Auto => [Products::Int8, Products::Bf16]
+                .into_iter()
+                .find(|p| spec.products.contains(p) && runs_here(*p))
+                .unwrap_or(Products::F32),
+            Precision::F32 => Products::F32,
+            Precision::Bf16 => Products::Bf16,
+            Precision::Int8 => Products::Int8,
+        };
+        match runs_here(chosen) {
+            true => chosen,
+            false => Products::F32,
         }
     }
 
@@ -33,7 +48,26 @@ impl Precision {
         match self {
             Precision::Auto => "auto",
             Precision::F32 => "f32",
+            Precision::Bf16 => "bf16",
+            Precision::Int8 => "int8",
         }
+    }
+}
+
+/// `products` as `akapit models` names them: int8 with the kernel this CPU runs it on.
+pub fn label(products: Products) -> String {
+    match (products, int8::Kernel::detect()) {
+        (Products::Int8, Some(kernel)) => format!("int8 ({})", kernel.name()),
+        (products, _) => products.to_string(),
+    }
+}
+
+/// Whether this CPU runs `products`.
+pub fn runs_here(products: Products) -> bool {
+    match products {
+        Products::F32 => true,
+        Products::Bf16 => bf16::supported(),
+        Products::Int8 => int8::Kernel::detect().is_some(),
     }
 }
 
@@ -58,5 +92,14 @@ mod tests {
         for precision in [Precision::Auto, Precision::F32] {
             assert_eq!(precision.products(e5), Products::F32);
         }
+        // Asked for, a product runs where the CPU has it, and is f32 elsewhere.
+        assert_eq!(Precision::Bf16.products(e5), gemma_auto);
+        let int8 = if cfg!(akapit_cpu_avx2) {
+            Products::Int8
+        } else {
+            Products::F32
+        };
+        assert_eq!(Precision::Int8.products(e5), int8);
+        assert_eq!(Precision::Int8.products(gemma), int8);
     }
 }

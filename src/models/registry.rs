@@ -88,6 +88,8 @@ pub enum Products {
     F32,
     /// Inputs rounded to bf16, sums in f32.
     Bf16,
+    /// Weights and activations rounded to 8-bit integers, sums exact in i32.
+    Int8,
 }
 
 impl std::fmt::Display for Products {
@@ -95,6 +97,7 @@ impl std::fmt::Display for Products {
         f.write_str(match self {
             Products::F32 => "f32",
             Products::Bf16 => "bf16",
+            Products::Int8 => "int8",
         })
     }
 }

@@ -13,6 +13,8 @@
 
 use candle_core::{bail, CpuStorage, CustomOp1, Layout, Result, Shape};
 
+use super::split::{split, OutPtr};
+
 /// Output columns per panel: two registers of 16 f32.
 const NR: usize = 32;
 /// Rows per microkernel call.
@@ -106,48 +108,18 @@ impl PackedBf16 {
             self.inputs
         );
         let panels = self.outputs.div_ceil(NR);
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        // About 4 M multiply-adds per thread make a spawn worth it.
-        let work = rows * self.inputs * self.outputs;
-        let threads = threads.min(work / (1 << 22)).max(1);
         let out = OutPtr(out.as_mut_ptr());
-        let run = |rows: std::ops::Range<usize>, panels: std::ops::Range<usize>| {
-            // SAFETY: `PackedBf16` exists only where `supported()` held; every call
-            // writes a distinct block of `out` (disjoint rows or disjoint panels).
+        let work = rows * self.inputs * self.outputs;
+        split(rows, panels, work, MR, MC / 2, |rows, panels| {
+            // SAFETY: `PackedBf16` exists only where `supported()` held; `split` gives
+            // every call a distinct block of `out` (disjoint rows or disjoint panels).
             #[cfg(target_arch = "x86_64")]
             unsafe {
                 x86::product(self, a, rows, panels, out)
             }
-        };
-        if threads == 1 {
-            run(0..rows, 0..panels);
-            return;
-        }
-        std::thread::scope(|scope| {
-            let run = &run;
-            if rows >= threads * MC / 2 {
-                let per = rows.div_ceil(threads).next_multiple_of(MR);
-                for start in (0..rows).step_by(per) {
-                    let end = (start + per).min(rows);
-                    scope.spawn(move || run(start..end, 0..panels));
-                }
-            } else {
-                let per = panels.div_ceil(threads);
-                for start in (0..panels).step_by(per) {
-                    let end = (start + per).min(panels);
-                    scope.spawn(move || run(0..rows, start..end));
-                }
-            }
         });
     }
 }
-
-/// The output buffer, shared by threads that write disjoint blocks of it.
-#[derive(Clone, Copy)]
-struct OutPtr(*mut f32);
-// SAFETY: see `PackedBf16::matmul`: the blocks written through it never overlap.
-unsafe impl Send for OutPtr {}
-unsafe impl Sync for OutPtr {}
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {

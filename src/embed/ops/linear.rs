@@ -1,12 +1,14 @@
 //! `x · Wᵀ (+ b)` over the last dimension as one 2-D matrix product, shared by the
 //! encoders. In f32, `Wᵀ` is stored transposed once at load: gemm packs the right-hand
 //! matrix on every call, and packing a strided transposed view was a third of a query's
-//! time. In bf16 ([`Products::Bf16`]) the weights are packed once for `super::bf16`.
+//! time. In bf16 ([`Products::Bf16`]) the weights are packed once for `super::bf16`, in
+//! int8 ([`Products::Int8`]) quantised and packed once for `super::int8`.
 
 use candle_core::{Result, Tensor};
 use candle_nn::VarBuilder;
 
 use super::bf16::PackedBf16;
+use super::int8::PackedI8;
 use crate::models::Products;
 
 pub struct Linear {
@@ -18,6 +20,7 @@ enum Weight {
     /// `Wᵀ`, `[inputs, outputs]`.
     F32(Tensor),
     Bf16(PackedBf16),
+    Int8(PackedI8),
 }
 
 impl Linear {
@@ -33,8 +36,8 @@ impl Linear {
     }
 
     /// Several layers with the same input computed as one product, outputs side by side
-    /// in the order given (e.g. Q, K and V). `Products::Bf16` falls back to f32 on a CPU
-    /// without AVX512-BF16.
+    /// in the order given (e.g. Q, K and V). `Products::Bf16` and `Products::Int8` fall
+    /// back to f32 on a CPU without their instructions.
     pub fn stacked(
         parts: &[(VarBuilder, usize)],
         inputs: usize,
@@ -55,15 +58,17 @@ impl Linear {
             None
         };
         let weight = Tensor::cat(&weights, 0)?;
+        let outputs = weight.dims2()?.0;
         let packed = match products {
-            Products::Bf16 => {
-                let outputs = weight.dims2()?.0;
-                PackedBf16::pack(&weight.flatten_all()?.to_vec1()?, inputs, outputs)
+            Products::Bf16 => PackedBf16::pack(&weight.flatten_all()?.to_vec1()?, inputs, outputs)
+                .map(Weight::Bf16),
+            Products::Int8 => {
+                PackedI8::pack(&weight.flatten_all()?.to_vec1()?, inputs, outputs).map(Weight::Int8)
             }
             Products::F32 => None,
         };
         let weight = match packed {
-            Some(packed) => Weight::Bf16(packed),
+            Some(packed) => packed,
             None => Weight::F32(weight.t()?.contiguous()?),
         };
         Ok(Linear { weight, bias })
@@ -81,6 +86,7 @@ impl Linear {
         match &self.weight {
             Weight::F32(weight_t) => weight_t.dims()[1],
             Weight::Bf16(packed) => packed.outputs(),
+            Weight::Int8(packed) => packed.outputs(),
         }
     }
 
@@ -89,6 +95,7 @@ impl Linear {
         let y = match &self.weight {
             Weight::F32(weight_t) => x.matmul(weight_t)?,
             Weight::Bf16(packed) => x.contiguous()?.apply_op1_no_bwd(packed)?,
+            Weight::Int8(packed) => x.contiguous()?.apply_op1_no_bwd(packed)?,
         };
         match &self.bias {
             Some(bias) => y.broadcast_add(bias),

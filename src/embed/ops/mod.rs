@@ -1,6 +1,7 @@
 //! Ops: the hand-written pieces under the encoders, and the only room in akapit where
 //! `unsafe` code is allowed. `kernels` fuses element-wise work (GELU, masked softmax, the
-//! gated activation) into vectorised loops; `bf16` multiplies with AVX512-BF16 instructions;
+//! gated activation) into vectorised loops; `bf16` multiplies with AVX512-BF16 instructions,
+//! `int8` with 8-bit integers (AVX512-VNNI or AVX2); `split` shares a product among the cores;
 //! `linear` is a layer's product in the arithmetic the model runs in; `mmap_table` reads
 //! vocabulary rows from memory-mapped weights.
 //!
@@ -11,6 +12,8 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub(crate) mod bf16;
+pub(crate) mod int8;
 pub(crate) mod kernels;
 pub(crate) mod linear;
 pub(crate) mod mmap_table;
+pub(crate) mod split;

@@ -1,0 +1,722 @@
+//! Matrix products in 8-bit integers: weights quantised once at load, per output column;
+//! activations quantised at every call, per row and per group of [`GROUP`] inputs (one
+//! scale per row let the few large dimensions of a layer norm's output make all the
+//! others coarse: queries kept a cosine of only 0.9983 to f32, against 0.9996 with groups
+//! of 64). Products are summed exactly in i32 within a group, then scaled into f32 sums.
+//! Both roundings are symmetric to ±127, so every kernel computes the same integer sums,
+//! and a CPU with VNNI gives the very same embeddings as one with AVX2 only.
+//!
+//! Kernels, chosen at run time ([`Kernel::detect`]):
+//! - **AVX512-VNNI** (`vpdpbusd` on 512 bits: 64 multiply-adds per instruction). It takes
+//!   unsigned activations, so they are stored offset by 128 (`q ^ 0x80`), and 128 times the
+//!   group's weight sum is subtracted from each group's sums.
+//! - **AVX2** (`vpmaddubsw`, as llama.cpp does): `|q|` times the weights with `q`'s sign, so
+//!   two products never exceed 2 · 127 · 127 and the 16-bit pair sums cannot saturate, then
+//!   `vpmaddwd` by ones into i32. As many instructions per multiply-add as f32 FMA; the gain
+//!   is a quarter of the weights' memory traffic.
+//!
+//! Layout: the output columns are cut into panels of [`NR`]; for each group of four
+//! inputs (a quad) a panel stores four weights per column side by side, which is what
+//! `vpdpbusd` multiplies lane by lane.
+
+use candle_core::{bail, CpuStorage, CustomOp1, Layout, Result, Shape};
+
+use super::split::{split, OutPtr};
+
+/// Output columns per panel: two 512-bit registers of 16 i32 sums.
+const NR: usize = 32;
+/// Bytes of one quad of a panel: four weights for each of its columns.
+const QUAD: usize = NR * 4;
+/// Rows quantised together and reused across every panel before moving on.
+const MC: usize = 128;
+/// Inputs that share one activation scale; a multiple of 4.
+pub const GROUP: usize = 64;
+/// Quads per group.
+const GROUP_QUADS: usize = GROUP / 4;
+/// Rows per call of the VNNI kernel (12 integer and 12 float accumulators) and of the
+/// AVX2 one (4 and 4, over half a panel).
+const MR_VNNI: usize = 6;
+const MR_AVX2: usize = 2;
+
+/// Which integer dot products a product runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kernel {
+    Avx512Vnni,
+    Avx2,
+}
+
+impl Kernel {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kernel::Avx512Vnni => "avx512-vnni",
+            Kernel::Avx2 => "avx2",
+        }
+    }
+
+    /// The fastest kernel this CPU runs, if any. `AKAPIT_INT8_KERNEL=avx2` picks the AVX2
+    /// kernel on a CPU that has more, to measure what an AVX2-only laptop gets.
+    pub fn detect() -> Option<Kernel> {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let avx2 = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
+            let vnni = is_x86_feature_detected!("avx512f")
+                && is_x86_feature_detected!("avx512bw")
+                && is_x86_feature_detected!("avx512vnni");
+            let forced_avx2 = std::env::var("AKAPIT_INT8_KERNEL").is_ok_and(|k| k == "avx2");
+            match (vnni, avx2) {
+                (true, _) if !forced_avx2 => Some(Kernel::Avx512Vnni),
+                (_, true) => Some(Kernel::Avx2),
+                _ => None,
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        None
+    }
+
+    /// Whether this CPU runs `self`.
+    fn runs_here(self) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let avx2 = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
+            match self {
+                Kernel::Avx2 => avx2,
+                Kernel::Avx512Vnni => {
+                    avx2 && is_x86_feature_detected!("avx512f")
+                        && is_x86_feature_detected!("avx512bw")
+                        && is_x86_feature_detected!("avx512vnni")
+                }
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        false
+    }
+}
+
+/// Rounds `x · inverse` to the nearest integer (ties to even) within ±127.
+#[inline(always)]
+fn quantise(x: f32, inverse: f32) -> i8 {
+    // Adding and removing 1.5 · 2^23 rounds to nearest (`round` is a libm call here).
+    const ROUND: f32 = 12_582_912.0;
+    let v = ((x * inverse).clamp(-127.0, 127.0) + ROUND) - ROUND;
+    v as i32 as i8
+}
+
+/// The scale of a row or column whose largest magnitude is `max`, and its inverse (0 for
+/// an all-zero row, which then quantises to zeros).
+fn scale_of(max: f32) -> (f32, f32) {
+    if max > 0.0 && max.is_finite() {
+        (max / 127.0, 127.0 / max)
+    } else {
+        (0.0, 0.0)
+    }
+}
+
+/// The right-hand matrix `W` `[inputs, outputs]` of `a · W`, quantised and packed.
+pub struct PackedI8 {
+    inputs: usize,
+    outputs: usize,
+    /// Inputs taken four at a time (the last quad padded with zero weights).
+    quads: usize,
+    /// panels × quads × `QUAD` bytes.
+    data: Vec<i8>,
+    /// Per output column (padded to whole panels): the weight scale.
+    scales: Vec<f32>,
+    /// Groups of inputs, each with its own activation scale.
+    groups: usize,
+    /// Per panel, group and column: 128 × the sum of the group's quantised weights, which
+    /// the VNNI kernel's offset activations add to the group's sums.
+    offsets: Vec<i32>,
+    kernel: Kernel,
+}
+
+impl PackedI8 {
+    /// Quantises and packs `weight`, row-major `[outputs, inputs]` as checkpoints store it,
+    /// for the fastest kernel this CPU runs; `None` when it runs none.
+    pub fn pack(weight: &[f32], inputs: usize, outputs: usize) -> Option<Self> {
+        Self::pack_for(Kernel::detect()?, weight, inputs, outputs)
+    }
+
+    /// `pack` for a given kernel; `None` when this CPU cannot run it or the sizes are wrong.
+    pub fn pack_for(kernel: Kernel, weight: &[f32], inputs: usize, outputs: usize) -> Option<Self> {
+        if !kernel.runs_here() || weight.len() != inputs * outputs || inputs == 0 {
+            return None;
+        }
+        let quads = inputs.div_ceil(4);
+        let groups = inputs.div_ceil(GROUP);
+        let panels = outputs.div_ceil(NR);
+        let mut data = vec![0i8; panels * quads * QUAD];
+        let mut scales = vec![0f32; panels * NR];
+        let mut offsets = vec![0i32; panels * groups * NR];
+        let pack_panel =
+            |panel: usize, slots: &mut [i8], scales: &mut [f32], offsets: &mut [i32]| {
+                for (lane, col) in (panel * NR..outputs.min((panel + 1) * NR)).enumerate() {
+                    let row = &weight[col * inputs..(col + 1) * inputs];
+                    let max = row.iter().fold(0f32, |m, x| m.max(x.abs()));
+                    let (scale, inverse) = scale_of(max);
+                    scales[lane] = scale;
+                    for (k, &x) in row.iter().enumerate() {
+                        let q = quantise(x, inverse);
+                        offsets[(k / GROUP) * NR + lane] += 128 * i32::from(q);
+                        slots[(k / 4) * QUAD + lane * 4 + k % 4] = q;
+                    }
+                }
+            };
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let per = panels.div_ceil(threads).max(1);
+        std::thread::scope(|scope| {
+            let parts = data
+                .chunks_mut(per * quads * QUAD)
+                .zip(scales.chunks_mut(per * NR))
+                .zip(offsets.chunks_mut(per * groups * NR));
+            for (i, ((part, scales), offsets)) in parts.enumerate() {
+                let pack_panel = &pack_panel;
+                scope.spawn(move || {
+                    let panels = part
+                        .chunks_mut(quads * QUAD)
+                        .zip(scales.chunks_mut(NR))
+                        .zip(offsets.chunks_mut(groups * NR));
+                    for (j, ((slots, scales), offsets)) in panels.enumerate() {
+                        pack_panel(i * per + j, slots, scales, offsets);
+                    }
+                });
+            }
+        });
+        Some(PackedI8 {
+            inputs,
+            outputs,
+            quads,
+            data,
+            scales,
+            groups,
+            offsets,
+            kernel,
+        })
+    }
+
+    pub fn outputs(&self) -> usize {
+        self.outputs
+    }
+
+    /// `out = a · W`, `a` row-major `[rows, inputs]`, `out` `[rows, outputs]`; the work
+    /// is split across the cores by rows, or by panels when there are few rows.
+    ///
+    /// # Panics
+    /// When `a` is not whole rows or `out` is not their size: the kernels write through
+    /// raw pointers, so the sizes are checked in release builds too.
+    pub fn matmul(&self, a: &[f32], out: &mut [f32]) {
+        let rows = a.len() / self.inputs;
+        assert!(
+            a.len() == rows * self.inputs && out.len() == rows * self.outputs,
+            "int8 product: {} inputs and {} outputs for {} rows of {}",
+            a.len(),
+            out.len(),
+            rows,
+            self.inputs
+        );
+        let panels = self.outputs.div_ceil(NR);
+        let out = OutPtr(out.as_mut_ptr());
+        let work = rows * self.inputs * self.outputs;
+        split(rows, panels, work, MR_VNNI, MC / 2, |rows, panels| {
+            // SAFETY: `PackedI8` exists only where its kernel's CPU features were found;
+            // `split` gives every call a distinct block of `out`.
+            #[cfg(target_arch = "x86_64")]
+            unsafe {
+                x86::product(self, a, rows, panels, out)
+            }
+        });
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::{
+        quantise, scale_of, Kernel, OutPtr, PackedI8, GROUP, GROUP_QUADS, MC, MR_AVX2, MR_VNNI, NR,
+        QUAD,
+    };
+    use std::arch::x86_64::*;
+    use std::ops::Range;
+
+    /// Rows `rows` × panels `panels` of the product into `out`.
+    ///
+    /// # Safety
+    /// The CPU runs `w.kernel`; `a` holds at least `rows.end` rows of `w.inputs` values;
+    /// `out` points at `rows.end × w.outputs` writable values, and no other thread writes
+    /// the block `rows` × `panels` of it while this runs.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn product(
+        w: &PackedI8,
+        a: &[f32],
+        rows: Range<usize>,
+        panels: Range<usize>,
+        out: OutPtr,
+    ) {
+        let stride = w.quads * 4;
+        let mut block = vec![0i8; MC * stride];
+        let mut row_scales = vec![0f32; MC * w.groups];
+        let flip = w.kernel == Kernel::Avx512Vnni;
+        let mut start = rows.start;
+        while start < rows.end {
+            let count = MC.min(rows.end - start);
+            for r in 0..count {
+                quantise_row(
+                    &a[(start + r) * w.inputs..(start + r + 1) * w.inputs],
+                    &mut block[r * stride..(r + 1) * stride],
+                    &mut row_scales[r * w.groups..(r + 1) * w.groups],
+                    flip,
+                );
+            }
+            for panel in panels.clone() {
+                let b = &w.data[panel * w.quads * QUAD..(panel + 1) * w.quads * QUAD];
+                let groups = w.groups;
+                let columns = Columns {
+                    scales: &w.scales[panel * NR..(panel + 1) * NR],
+                    offsets: &w.offsets[panel * groups * NR..(panel + 1) * groups * NR],
+                    count: NR.min(w.outputs - panel * NR),
+                };
+                let step = match w.kernel {
+                    Kernel::Avx512Vnni => MR_VNNI,
+                    Kernel::Avx2 => MR_AVX2,
+                };
+                let mut r = 0;
+                while r < count {
+                    let rows = Rows {
+                        q: &block[r * stride..count * stride],
+                        stride,
+                        scales: &row_scales[r * groups..count * groups],
+                        groups,
+                    };
+                    let tile = Tile {
+                        // SAFETY: row `start + r` is below `rows.end` and column
+                        // `panel · NR` below `w.outputs`, so the offset lies inside `out`.
+                        ptr: unsafe { out.0.add((start + r) * w.outputs + panel * NR) },
+                        stride: w.outputs,
+                    };
+                    // SAFETY: the kernel's CPU features are the caller's promise; `rows`
+                    // holds `count - r` rows (at least the kernel's `ROWS`), `b` one whole
+                    // panel; the tile starts at row `start + r`, which has `count - r` rows
+                    // left and is written by this call only.
+                    unsafe {
+                        match w.kernel {
+                            Kernel::Avx512Vnni => vnni_rows(&rows, b, &columns, &tile, count - r),
+                            Kernel::Avx2 => avx2_rows(&rows, b, &columns, &tile, count - r),
+                        }
+                    }
+                    r += step;
+                }
+            }
+            start += count;
+        }
+    }
+
+    /// Quantised activations: rows of `stride` bytes, and `groups` scales per row.
+    struct Rows<'a> {
+        q: &'a [i8],
+        stride: usize,
+        scales: &'a [f32],
+        groups: usize,
+    }
+
+    /// One panel's columns: weight scales, VNNI offsets per group, and how many are real.
+    struct Columns<'a> {
+        scales: &'a [f32],
+        offsets: &'a [i32],
+        count: usize,
+    }
+
+    /// Where a kernel writes its rows: from `ptr`, `stride` apart.
+    struct Tile {
+        ptr: *mut f32,
+        stride: usize,
+    }
+
+    /// One row quantised into `q` (zero-padded to whole quads), each group of `GROUP`
+    /// inputs by its own largest magnitude, whose scales go to `scales`; with `flip`, each
+    /// byte is stored offset by 128 for `vpdpbusd`'s unsigned operand.
+    #[target_feature(enable = "avx2,fma")]
+    fn quantise_row(row: &[f32], q: &mut [i8], scales: &mut [f32], flip: bool) {
+        let offset = if flip { 0x80u8 as i8 } else { 0 };
+        for ((group, q), scale) in row.chunks(GROUP).zip(q.chunks_mut(GROUP)).zip(scales) {
+            let max = group.iter().fold(0f32, |m, x| m.max(x.abs()));
+            let inverse;
+            (*scale, inverse) = scale_of(max);
+            for (slot, &x) in q.iter_mut().zip(group) {
+                *slot = quantise(x, inverse) ^ offset;
+            }
+        }
+        for slot in q.iter_mut().skip(row.len()) {
+            *slot = offset;
+        }
+    }
+
+    /// The VNNI kernel over up to `MR_VNNI` rows.
+    ///
+    /// # Safety
+    /// As `vnni`.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+    unsafe fn vnni_rows(a: &Rows, b: &[i8], c: &Columns, t: &Tile, rows: usize) {
+        // SAFETY: passed on from the caller, with `ROWS <= rows`.
+        unsafe {
+            match rows {
+                n if n >= MR_VNNI => vnni::<MR_VNNI>(a, b, c, t),
+                5 => vnni::<5>(a, b, c, t),
+                4 => vnni::<4>(a, b, c, t),
+                3 => vnni::<3>(a, b, c, t),
+                2 => vnni::<2>(a, b, c, t),
+                _ => vnni::<1>(a, b, c, t),
+            }
+        }
+    }
+
+    /// `ROWS` rows of offset activations times one panel `b`, scaled and written to the
+    /// tile.
+    ///
+    /// # Safety
+    /// The CPU has AVX-512F, AVX-512BW and AVX512-VNNI; `a` holds at least `ROWS` rows and
+    /// their scales, `b` exactly `a.stride / 4 × QUAD` bytes, `c.offsets` `a.groups × NR`
+    /// values; the tile has room for `ROWS` rows of `c.count` values that no other thread
+    /// writes.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+    #[inline]
+    unsafe fn vnni<const ROWS: usize>(a: &Rows, b: &[i8], c: &Columns, t: &Tile) {
+        let quads = a.stride / 4;
+        debug_assert!(a.q.len() >= ROWS * a.stride && b.len() == quads * QUAD);
+        debug_assert!(a.scales.len() >= ROWS * a.groups && c.offsets.len() == a.groups * NR);
+        let (ap, bp) = (a.q.as_ptr(), b.as_ptr());
+        let mut totals = [[_mm512_setzero_ps(); 2]; ROWS];
+        for group in 0..a.groups {
+            let mut sums = [[_mm512_setzero_si512(); 2]; ROWS];
+            for quad in group * GROUP_QUADS..quads.min((group + 1) * GROUP_QUADS) {
+                // SAFETY: `quad < quads` keeps both 64-byte loads inside the panel and
+                // each 4-byte read inside its row (caller's promise); unaligned access is
+                // allowed.
+                unsafe {
+                    let b0 = _mm512_loadu_si512(bp.add(quad * QUAD).cast());
+                    let b1 = _mm512_loadu_si512(bp.add(quad * QUAD + 64).cast());
+                    for (r, sum) in sums.iter_mut().enumerate() {
+                        let x = std::ptr::read_unaligned(ap.add(r * a.stride + quad * 4).cast());
+                        let x = _mm512_set1_epi32(x);
+                        sum[0] = _mm512_dpbusd_epi32(sum[0], x, b0);
+                        sum[1] = _mm512_dpbusd_epi32(sum[1], x, b1);
+                    }
+                }
+            }
+            // SAFETY: the group's 32 offsets lie inside `c.offsets` (caller's promise).
+            let offsets = unsafe {
+                let at = c.offsets.as_ptr().add(group * NR);
+                [
+                    _mm512_loadu_si512(at.cast()),
+                    _mm512_loadu_si512(at.add(16).cast()),
+                ]
+            };
+            for r in 0..ROWS {
+                let scale = _mm512_set1_ps(a.scales[r * a.groups + group]);
+                for half in 0..2 {
+                    let exact = _mm512_sub_epi32(sums[r][half], offsets[half]);
+                    totals[r][half] =
+                        _mm512_fmadd_ps(_mm512_cvtepi32_ps(exact), scale, totals[r][half]);
+                }
+            }
+        }
+        let mask = |n: usize| ((1u32 << n.min(16)) - 1) as u16;
+        let masks = [mask(c.count), mask(c.count.saturating_sub(16))];
+        for (r, total) in totals.iter().enumerate() {
+            for half in 0..2 {
+                // SAFETY: the 16 scales of this half lie inside the panel's `NR`; row
+                // `r < ROWS` of the tile is the caller's to write, and the mask keeps the
+                // store to its first `c.count` columns.
+                unsafe {
+                    let scales = _mm512_loadu_ps(c.scales.as_ptr().add(16 * half));
+                    let row = t.ptr.add(r * t.stride + 16 * half);
+                    _mm512_mask_storeu_ps(row, masks[half], _mm512_mul_ps(total[half], scales));
+                }
+            }
+        }
+    }
+
+    /// The AVX2 kernel over up to `MR_AVX2` rows, one half panel (16 columns) at a time.
+    ///
+    /// # Safety
+    /// As `avx2`, for both halves.
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn avx2_rows(a: &Rows, b: &[i8], c: &Columns, t: &Tile, rows: usize) {
+        for half in 0..2 {
+            if 16 * half >= c.count {
+                break;
+            }
+            // SAFETY: passed on from the caller, with `ROWS <= rows`.
+            unsafe {
+                match rows {
+                    n if n >= MR_AVX2 => avx2::<MR_AVX2>(a, b, half, c, t),
+                    _ => avx2::<1>(a, b, half, c, t),
+                }
+            }
+        }
+    }
+
+    /// `ROWS` rows of signed activations times the columns `16 · half ..` of panel `b`,
+    /// scaled and written to the tile.
+    ///
+    /// # Safety
+    /// The CPU has AVX2 and FMA; otherwise as `vnni`.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    unsafe fn avx2<const ROWS: usize>(a: &Rows, b: &[i8], half: usize, c: &Columns, t: &Tile) {
+        let quads = a.stride / 4;
+        debug_assert!(a.q.len() >= ROWS * a.stride && b.len() == quads * QUAD);
+        debug_assert!(a.scales.len() >= ROWS * a.groups);
+        let (ap, bp) = (a.q.as_ptr(), b.as_ptr());
+        let ones = _mm256_set1_epi16(1);
+        let mut totals = [[_mm256_setzero_ps(); 2]; ROWS];
+        for group in 0..a.groups {
+            let mut sums = [[_mm256_setzero_si256(); 2]; ROWS];
+            for quad in group * GROUP_QUADS..quads.min((group + 1) * GROUP_QUADS) {
+                // SAFETY: as in `vnni`: both 32-byte loads lie inside the panel's quad,
+                // and each 4-byte read inside its row.
+                unsafe {
+                    let panel = bp.add(quad * QUAD + 64 * half);
+                    let b0 = _mm256_loadu_si256(panel.cast());
+                    let b1 = _mm256_loadu_si256(panel.add(32).cast());
+                    for (r, sum) in sums.iter_mut().enumerate() {
+                        let x = std::ptr::read_unaligned(ap.add(r * a.stride + quad * 4).cast());
+                        let x = _mm256_set1_epi32(x);
+                        let magnitude = _mm256_abs_epi8(x);
+                        let p0 = _mm256_maddubs_epi16(magnitude, _mm256_sign_epi8(b0, x));
+                        let p1 = _mm256_maddubs_epi16(magnitude, _mm256_sign_epi8(b1, x));
+                        sum[0] = _mm256_add_epi32(sum[0], _mm256_madd_epi16(p0, ones));
+                        sum[1] = _mm256_add_epi32(sum[1], _mm256_madd_epi16(p1, ones));
+                    }
+                }
+            }
+            for r in 0..ROWS {
+                let scale = _mm256_set1_ps(a.scales[r * a.groups + group]);
+                for eighth in 0..2 {
+                    let sum = _mm256_cvtepi32_ps(sums[r][eighth]);
+                    totals[r][eighth] = _mm256_fmadd_ps(sum, scale, totals[r][eighth]);
+                }
+            }
+        }
+        let first = 16 * half;
+        let count = c.count.saturating_sub(first).min(16);
+        for (r, total) in totals.iter().enumerate() {
+            let mut row = [0f32; 16];
+            for (eighth, total) in total.iter().enumerate() {
+                // SAFETY: the 8 scales lie inside the panel's `NR`; the store goes to a
+                // local array of 16.
+                unsafe {
+                    let scales = _mm256_loadu_ps(c.scales.as_ptr().add(first + 8 * eighth));
+                    _mm256_storeu_ps(
+                        row.as_mut_ptr().add(8 * eighth),
+                        _mm256_mul_ps(*total, scales),
+                    );
+                }
+            }
+            // SAFETY: row `r < ROWS` of the tile is the caller's to write; `count` keeps
+            // the copy within the panel's real columns.
+            unsafe {
+                let target = t.ptr.add(r * t.stride + first);
+                std::ptr::copy_nonoverlapping(row.as_ptr(), target, count);
+            }
+        }
+    }
+}
+
+impl CustomOp1 for PackedI8 {
+    fn name(&self) -> &'static str {
+        "akapit-int8-matmul"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        let a = super::kernels::contiguous_f32(storage, layout, self.name())?;
+        let (rows, inputs) = layout.shape().dims2()?;
+        if inputs != self.inputs {
+            bail!(
+                "{}: {inputs} inputs, the weights take {}",
+                self.name(),
+                self.inputs
+            );
+        }
+        let mut out = vec![0f32; rows * self.outputs];
+        self.matmul(a, &mut out);
+        Ok((CpuStorage::F32(out), Shape::from((rows, self.outputs))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Deterministic values in [-1, 1), with some rows scaled up (outliers, as in real
+    /// activations).
+    fn values(n: usize, seed: u64) -> Vec<f32> {
+        let mut state = seed;
+        (0..n)
+            .map(|i| {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let x = ((state >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0;
+                if i % 97 == 0 {
+                    x * 8.0
+                } else {
+                    x
+                }
+            })
+            .collect()
+    }
+
+    /// Symmetric rounding to ±127 by its largest magnitude, written independently of the
+    /// kernels (but, as they do, multiplying by the inverse scale in f32, so that values
+    /// halfway between two integers round alike): the integers and the scale.
+    fn rounded(v: &[f32]) -> (Vec<i64>, f64) {
+        let max = v.iter().fold(0f32, |m, x| m.max(x.abs()));
+        if max == 0.0 {
+            return (vec![0; v.len()], 0.0);
+        }
+        let inverse = 127.0 / max;
+        let q = v
+            .iter()
+            .map(|&x| (x * inverse).round_ties_even().clamp(-127.0, 127.0) as i64)
+            .collect();
+        (q, f64::from(max / 127.0))
+    }
+
+    /// The product of the rounded inputs (activations by groups of `GROUP`), summed
+    /// exactly; `w` is `[outputs, inputs]`.
+    /// With each value, the sum of its groups' magnitudes, which bounds the rounding of
+    /// their f32 sum.
+    fn reference(
+        a: &[f32],
+        w: &[f32],
+        rows: usize,
+        inputs: usize,
+        outputs: usize,
+    ) -> Vec<(f64, f64)> {
+        let columns: Vec<_> = (0..outputs)
+            .map(|c| rounded(&w[c * inputs..(c + 1) * inputs]))
+            .collect();
+        let mut out = vec![(0f64, 0f64); rows * outputs];
+        for r in 0..rows {
+            let row = &a[r * inputs..(r + 1) * inputs];
+            let groups: Vec<_> = row.chunks(GROUP).map(rounded).collect();
+            for (c, (qw, sw)) in columns.iter().enumerate() {
+                let (mut total, mut magnitude) = (0f64, 0f64);
+                for (g, (qa, sa)) in groups.iter().enumerate() {
+                    let qw = &qw[g * GROUP..];
+                    let sum: i64 = qa.iter().zip(qw).map(|(x, y)| x * y).sum();
+                    total += sum as f64 * sa;
+                    magnitude += (sum as f64 * sa).abs();
+                }
+                out[r * outputs + c] = (total * sw, magnitude * sw);
+            }
+        }
+        out
+    }
+
+    const SHAPES: [(usize, usize, usize); 9] = [
+        (1, 1, 1),
+        (3, 7, 5),
+        (9, 33, 40),
+        (17, 64, 96),
+        (130, 70, 33),
+        (7, 384, 1152),
+        (300, 96, 64),
+        (1000, 64, 100),
+        (2, 1536, 384),
+    ];
+
+    /// `build.rs` reads the CPU's flags from `/proc/cpuinfo`, independently of `detect()`.
+    const REBUILD: &str = "the CPU differs from the one akapit's tests were built on \
+        (build.rs read /proc/cpuinfo); rebuild them here with `cargo clean -p akapit`";
+
+    fn check(kernel: Kernel) {
+        assert!(kernel.runs_here(), "{REBUILD}");
+        // Odd inputs, partial panels and quads, row tails of every length, more rows than
+        // a block, and enough work to split by rows and by panels.
+        for (rows, inputs, outputs) in SHAPES {
+            let mut a = values(rows * inputs, 1);
+            a[..inputs.min(5)].fill(0.0);
+            if rows > 1 {
+                // An all-zero row.
+                a[inputs..2 * inputs].fill(0.0);
+            }
+            let w = values(outputs * inputs, 2);
+            let packed = PackedI8::pack_for(kernel, &w, inputs, outputs).expect("runs here");
+            let mut out = vec![f32::NAN; rows * outputs];
+            packed.matmul(&a, &mut out);
+            let want = reference(&a, &w, rows, inputs, outputs);
+            for (i, (&got, &(want, magnitude))) in out.iter().zip(&want).enumerate() {
+                // Exact integer sums; only the scalings and the sum of the groups round.
+                let tolerance = 1e-6 * magnitude + 1e-12;
+                assert!(
+                    (f64::from(got) - want).abs() <= tolerance,
+                    "{kernel:?} {rows}x{inputs}x{outputs} at {i}: {got} vs {want}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    #[cfg_attr(
+        not(akapit_cpu_avx2),
+        ignore = "this CPU has no AVX2 (build.rs read /proc/cpuinfo)"
+    )]
+    fn the_avx2_kernel_sums_the_rounded_inputs_exactly() {
+        check(Kernel::Avx2);
+    }
+
+    #[test]
+    #[cfg_attr(
+        not(akapit_cpu_avx512vnni),
+        ignore = "this CPU has no AVX512-VNNI (build.rs read /proc/cpuinfo)"
+    )]
+    fn the_vnni_kernel_sums_the_rounded_inputs_exactly() {
+        check(Kernel::Avx512Vnni);
+    }
+
+    #[test]
+    #[cfg_attr(
+        not(akapit_cpu_avx512vnni),
+        ignore = "this CPU has no AVX512-VNNI (build.rs read /proc/cpuinfo)"
+    )]
+    fn every_kernel_gives_the_same_numbers() {
+        let (rows, inputs, outputs) = (37, 384, 1536);
+        let a = values(rows * inputs, 3);
+        let w = values(outputs * inputs, 4);
+        let run = |kernel| {
+            let packed = PackedI8::pack_for(kernel, &w, inputs, outputs).unwrap();
+            let mut out = vec![0f32; rows * outputs];
+            packed.matmul(&a, &mut out);
+            out
+        };
+        assert_eq!(run(Kernel::Avx2), run(Kernel::Avx512Vnni));
+    }
+
+    #[test]
+    #[cfg_attr(
+        not(akapit_cpu_avx2),
+        ignore = "this CPU has no AVX2 (build.rs read /proc/cpuinfo)"
+    )]
+    fn the_product_is_close_to_the_f32_one() {
+        let kernel = Kernel::detect().expect(REBUILD);
+        let (rows, inputs, outputs) = (16, 384, 384);
+        let a = values(rows * inputs, 5);
+        let w = values(outputs * inputs, 6);
+        let packed = PackedI8::pack_for(kernel, &w, inputs, outputs).unwrap();
+        let mut out = vec![0f32; rows * outputs];
+        packed.matmul(&a, &mut out);
+        for r in 0..rows {
+            let exact: Vec<f32> = (0..outputs)
+                .map(|c| {
+                    (0..inputs)
+                        .map(|k| a[r * inputs + k] * w[c * inputs + k])
+                        .sum()
+                })
+                .collect();
+            let got = &out[r * outputs..(r + 1) * outputs];
+            let dot: f32 = exact.iter().zip(got).map(|(x, y)| x * y).sum();
+            let norms = exact.iter().map(|x| x * x).sum::<f32>().sqrt()
+                * got.iter().map(|x| x * x).sum::<f32>().sqrt();
+            assert!(dot / norms > 0.999, "row {r}: cosine {}", dot / norms);
+        }
+    }
+}
