@@ -11,9 +11,9 @@
 //! row in the low half), which is the pair `vdpbf16ps` multiplies lane by lane. The
 //! microkernel keeps [`MR`] × [`NR`] sums in sixteen registers.
 
-use candle_core::{bail, CpuStorage, CustomOp1, Layout, Result, Shape};
+use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape};
 
-use super::split::{split, OutPtr};
+use super::split::{run_packed, split, OutPtr};
 
 /// Output columns per panel: two registers of 16 f32.
 const NR: usize = 32;
@@ -271,18 +271,10 @@ impl CustomOp1 for PackedBf16 {
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let a = super::kernels::contiguous_f32(storage, layout, self.name())?;
-        let (rows, inputs) = layout.shape().dims2()?;
-        if inputs != self.inputs {
-            bail!(
-                "{}: {inputs} inputs, the weights take {}",
-                self.name(),
-                self.inputs
-            );
-        }
-        let mut out = vec![0f32; rows * self.outputs];
-        self.matmul(a, &mut out);
-        Ok((CpuStorage::F32(out), Shape::from((rows, self.outputs))))
+        let (inputs, outputs) = (self.inputs, self.outputs);
+        run_packed(self.name(), inputs, outputs, storage, layout, |a, out| {
+            self.matmul(a, out)
+        })
     }
 }
 

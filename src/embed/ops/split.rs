@@ -1,8 +1,30 @@
 //! How a packed matrix product is shared among the cores: by blocks of rows when there are
 //! many rows, by panels of output columns when there are few (a single question), and not
-//! at all when the product is too small to pay for a thread.
+//! at all when the product is too small to pay for a thread; and how it runs as a candle op.
 
 use std::ops::Range;
+
+use candle_core::{bail, CpuStorage, Layout, Result, Shape};
+
+/// A packed product's `cpu_fwd`: the contiguous `[rows, inputs]` input checked against the
+/// weights' `inputs`, and `matmul` into a new `[rows, outputs]` output.
+pub(crate) fn run_packed(
+    name: &str,
+    inputs: usize,
+    outputs: usize,
+    storage: &CpuStorage,
+    layout: &Layout,
+    matmul: impl FnOnce(&[f32], &mut [f32]),
+) -> Result<(CpuStorage, Shape)> {
+    let a = super::kernels::contiguous_f32(storage, layout, name)?;
+    let (rows, found) = layout.shape().dims2()?;
+    if found != inputs {
+        bail!("{name}: {found} inputs, the weights take {inputs}");
+    }
+    let mut out = vec![0f32; rows * outputs];
+    matmul(a, &mut out);
+    Ok((CpuStorage::F32(out), Shape::from((rows, outputs))))
+}
 
 /// The output buffer, shared by threads that write disjoint blocks of it.
 #[derive(Clone, Copy)]
