@@ -10,28 +10,36 @@
 #   bash bench/eval.sh [MODEL]          (default multilingual-e5-small)
 #   GRID=1 bash bench/eval.sh [MODEL]
 #   EVAL_SETS="poquad-dev xquad-en" bash bench/eval.sh
+#   PRECISION=int8 bash bench/eval.sh   (the products the encoder runs in; default auto, see
+#                                        `akapit models`; results and caches named after it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model=${1:-multilingual-e5-small}
 sets=${EVAL_SETS:-"poquad-dev xquad-en tatoeba-en-pl gnome-help-pl gnome-help-en manpages-pl"}
+precision=${PRECISION:-auto}
+tag=$model
+[ "$precision" = auto ] || tag="$model-$precision"
 out=bench/out
 mkdir -p "$out/eval-cache" "$out/candidates"
-cargo build --release --quiet
-akapit=${CARGO_TARGET_DIR:-target}/release/akapit
+# AKAPIT=path/to/akapit runs that binary instead of building one.
+if [ -z "${AKAPIT:-}" ]; then
+    cargo build --release --quiet
+fi
+akapit=${AKAPIT:-${CARGO_TARGET_DIR:-target}/release/akapit}
 
 for set in $sets; do
-    echo "== $set: all modes ($model)"
-    "$akapit" eval "eval/$set" --model "$model" --quiet \
-        --keep-index "$out/eval-cache/$set-$model" --json > "$out/$set-$model.json"
-    python3 - "$out/$set-$model.json" <<'PY'
+    echo "== $set: all modes ($model, precision $precision)"
+    "$akapit" --precision "$precision" eval "eval/$set" --model "$model" --quiet \
+        --keep-index "$out/eval-cache/$set-$tag" --json > "$out/$set-$tag.json"
+    python3 - "$out/$set-$tag.json" "$precision" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 for m in r["results"]:
-    print(f'| {r["dataset"].split("/")[-1]} | {r["model"]} | {m["mode"]} | {m["ndcg@10"]:.4f} | {m["recall@10"]:.4f} | {m["recall@100"]:.4f} | {m["mrr@10"]:.4f} | {m["latency_p50_ms"]:.1f} / {m["latency_p95_ms"]:.1f} |')
+    print(f'| {r["dataset"].split("/")[-1]} | {r["model"]} | {sys.argv[2]} | {m["mode"]} | {m["ndcg@10"]:.4f} | {m["recall@10"]:.4f} | {m["recall@100"]:.4f} | {m["mrr@10"]:.4f} | {m["latency_p50_ms"]:.1f} / {m["latency_p95_ms"]:.1f} |')
 PY
 done
 
-if [ "$model" = multilingual-e5-small ]; then
+if [ "$model" = multilingual-e5-small ] && [ "$precision" = auto ]; then
     for set in $sets; do
         echo "== $set: analyzers (lexical nDCG@10)"
         for analyzer in plain snowball-polish prefix5 prefix6 prefix7; do

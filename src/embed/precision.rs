@@ -19,8 +19,8 @@ pub enum Precision {
     F32,
     /// bf16 inputs, f32 sums, where the CPU has AVX512-BF16 (f32 elsewhere).
     Bf16,
-    /// 8-bit weights and activations, exact integer sums, where the CPU has AVX2 (f32
-    /// elsewhere); AVX512-VNNI runs it fastest, with the same results.
+    /// 8-bit activations, 8-bit weights (7-bit on AVX2 without VNNI), exact integer sums,
+    /// where the CPU has AVX2 (f32 elsewhere).
     Int8,
 }
 
