@@ -39,7 +39,7 @@ pub const GROUP: usize = 64;
 /// Quads per group.
 const GROUP_QUADS: usize = GROUP / 4;
 /// Rows per call of the VNNI kernel (12 integer and 12 float accumulators) and of the
-/// AVX2 one (4 and 4, over half a panel).
+/// AVX2 one (8 and 8, over half a panel).
 const MR_VNNI: usize = 6;
 const MR_AVX2: usize = 4;
 
@@ -432,8 +432,8 @@ mod x86 {
     /// # Safety
     /// The CPU has AVX-512F, AVX-512BW and AVX512-VNNI; `a` holds at least `ROWS` rows and
     /// their scales, `b` exactly `a.stride / 4 × QUAD` bytes, `c.offsets` and `c.scales`
-    /// `a.groups × NR` values each; the tile has room for `ROWS` rows of `c.count` values that no other thread
-    /// writes.
+    /// `a.groups × NR` values each; the tile has room for `ROWS` rows of `c.count` values
+    /// that no other thread writes.
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
     #[inline]
     unsafe fn vnni<const ROWS: usize>(a: &Rows, b: &[i8], c: &Columns, t: &Tile) {
