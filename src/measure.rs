@@ -1,6 +1,6 @@
 //! Measuring, for `bench` and `eval`: a larger synthetic corpus recombined from seed
-//! passages, percentiles, this process's peak memory, and timing a child process with
-//! its own peak resident memory.
+//! passages, percentiles, this process's peak memory, timing a child process with its
+//! own peak resident memory, and naming the CPU a figure was measured on.
 
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -137,6 +137,40 @@ pub fn own_peak_rss_mb() -> f64 {
 /// 5 to `/proc/self/clear_refs` resets VmHWM; elsewhere nothing happens).
 pub fn reset_own_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// The CPU as a speed figure should name it: model name, family and model from
+/// `/proc/cpuinfo`, and which of the vector features akapit's products use it has.
+pub fn cpu_description() -> String {
+    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let field = |name: &str| {
+        info.lines()
+            .filter_map(|line| line.split_once(':'))
+            .find(|(key, _)| key.trim() == name)
+            .map(|(_, value)| value.trim().to_string())
+    };
+    let mut out = field("model name").unwrap_or_else(|| "an unknown CPU".to_string());
+    if let (Some(family), Some(model)) = (field("cpu family"), field("model")) {
+        out.push_str(&format!(" (family {family}, model {model})"));
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        let features = [
+            ("avx2", is_x86_feature_detected!("avx2")),
+            ("fma", is_x86_feature_detected!("fma")),
+            ("avx-vnni", is_x86_feature_detected!("avxvnni")),
+            ("avx512f", is_x86_feature_detected!("avx512f")),
+            ("avx512-vnni", is_x86_feature_detected!("avx512vnni")),
+            ("avx512-bf16", is_x86_feature_detected!("avx512bf16")),
+        ];
+        let present: Vec<&str> = features
+            .iter()
+            .filter(|(_, has)| *has)
+            .map(|(name, _)| *name)
+            .collect();
+        out.push_str(&format!(", with {}", present.join(" ")));
+    }
+    out
 }
 
 #[cfg(test)]

