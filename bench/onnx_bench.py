@@ -16,6 +16,7 @@ queries one at a time.
 """
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile

@@ -15,6 +15,8 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    // Before any thread exists: it sets an environment variable.
+    akapit::embed::settle_thread_count();
     let cli = akapit::cli::Cli::parse();
     match akapit::commands::run(cli) {
         Ok(outcome) => ExitCode::from(outcome.exit_code()),

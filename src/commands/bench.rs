@@ -203,6 +203,8 @@ pub fn run(ctx: &Context, args: BenchArgs) -> Result<Outcome> {
         }
         engines
     };
+    // A reference that fails is reported after the table, so akapit's figures are kept.
+    let mut failed = None;
     if !engines.is_empty() {
         let inputs = reference_inputs(&synthetic, work.path())?;
         for engine in engines {
@@ -210,7 +212,13 @@ pub fn run(ctx: &Context, args: BenchArgs) -> Result<Outcome> {
                 "running {} on the same passages ({})",
                 engine.label, engine.setup
             ));
-            report.references.push(reference(engine, &inputs)?);
+            match reference(engine, &inputs) {
+                Ok(side) => report.references.push(side),
+                Err(e) => {
+                    ctx.ui.warn(format!("{}: {e}", engine.label));
+                    failed.get_or_insert(e);
+                }
+            }
         }
     }
     if ctx.json {
@@ -218,7 +226,10 @@ pub fn run(ctx: &Context, args: BenchArgs) -> Result<Outcome> {
     } else {
         print_text(&table(&report))?;
     }
-    Ok(Outcome::Found)
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(Outcome::Found),
+    }
 }
 
 /// One model in one precision, and the folder its indexes go to.

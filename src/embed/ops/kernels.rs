@@ -10,6 +10,7 @@
 //! call to libm's `fmaf`, which is slow and stops the loops from vectorising.
 
 use candle_core::{bail, CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
+use rayon::prelude::*;
 
 /// erf(x) as a ratio of odd/even polynomials on [-4, 4] (outside, erf is ±1 in f32).
 /// Max absolute error against f64 erf is below 1e-6 (tested).
@@ -135,19 +136,17 @@ with_avx2!(gelu_tanh_gated_row, gelu_tanh_gated_generic, (src: &[f32], dst: &mut
 /// Splits `out` into row-aligned parts and runs `work(first_row, rows)` on each in parallel.
 fn par_rows(out: &mut [f32], row_len: usize, work: impl Fn(usize, &mut [f32]) + Sync) {
     let rows = out.len() / row_len.max(1);
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = rayon::current_num_threads();
     // Small tensors are not worth a thread.
     if threads == 1 || out.len() < 1 << 15 {
         work(0, out);
         return;
     }
     let per = rows.div_ceil(threads);
-    std::thread::scope(|scope| {
-        for (i, part) in out.chunks_mut(per * row_len).enumerate() {
-            let work = &work;
-            scope.spawn(move || work(i * per, part));
-        }
-    });
+    // On rayon's pool, as `split` runs the packed products.
+    out.par_chunks_mut(per * row_len)
+        .enumerate()
+        .for_each(|(i, part)| work(i * per, part));
 }
 
 pub(crate) fn contiguous_f32<'a>(

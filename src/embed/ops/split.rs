@@ -1,10 +1,14 @@
 //! How a packed matrix product is shared among the cores: by blocks of rows when there are
 //! many rows, by panels of output columns when there are few (a single question), and not
 //! at all when the product is too small to pay for a thread; and how it runs as a candle op.
+//! The parts run on rayon's global pool, where candle runs its own ops: its workers are
+//! already awake between the ops of a layer, while a thread started per product cost a
+//! question more than its arithmetic (and competed with those workers for the cores).
 
 use std::ops::Range;
 
 use candle_core::{bail, CpuStorage, Layout, Result, Shape};
+use rayon::prelude::*;
 
 /// A packed product's `cpu_fwd`: the contiguous `[rows, inputs]` input checked against the
 /// weights' `inputs`, and `matmul` into a new `[rows, outputs]` output.
@@ -34,8 +38,9 @@ pub(crate) struct OutPtr(pub(crate) *mut f32);
 unsafe impl Send for OutPtr {}
 unsafe impl Sync for OutPtr {}
 
-/// Runs `run(rows, panels)` over `rows` × `panels`, on as many cores as `work` (multiply-
-/// adds) justifies: about 4 M per thread. Row blocks are multiples of `row_step` and split
+/// Runs `run(rows, panels)` over `rows` × `panels`, on as many of the pool's threads as
+/// `work` (multiply-adds) justifies: about 1 M per thread, some 20 µs of arithmetic
+/// against a few µs to hand a part to a waiting worker. Row blocks are multiples of `row_step` and split
 /// only when each thread gets at least `min_rows`.
 pub(crate) fn split(
     rows: usize,
@@ -45,26 +50,25 @@ pub(crate) fn split(
     min_rows: usize,
     run: impl Fn(Range<usize>, Range<usize>) + Sync,
 ) {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let threads = threads.min(work / (1 << 22)).max(1);
+    let threads = rayon::current_num_threads().min(work / (1 << 20)).max(1);
     if threads == 1 {
         run(0..rows, 0..panels);
         return;
     }
-    std::thread::scope(|scope| {
-        let run = &run;
-        if rows >= threads * min_rows {
-            let per = rows.div_ceil(threads).next_multiple_of(row_step);
-            for start in (0..rows).step_by(per) {
-                let end = (start + per).min(rows);
-                scope.spawn(move || run(start..end, 0..panels));
-            }
-        } else {
-            let per = panels.div_ceil(threads);
-            for start in (0..panels).step_by(per) {
-                let end = (start + per).min(panels);
-                scope.spawn(move || run(0..rows, start..end));
-            }
-        }
-    });
+    let parts: Vec<(Range<usize>, Range<usize>)> = if rows >= threads * min_rows {
+        let per = rows.div_ceil(threads).next_multiple_of(row_step);
+        (0..rows)
+            .step_by(per)
+            .map(|start| (start..(start + per).min(rows), 0..panels))
+            .collect()
+    } else {
+        let per = panels.div_ceil(threads);
+        (0..panels)
+            .step_by(per)
+            .map(|start| (0..rows, start..(start + per).min(panels)))
+            .collect()
+    };
+    parts
+        .into_par_iter()
+        .for_each(|(rows, panels)| run(rows, panels));
 }
