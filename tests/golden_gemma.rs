@@ -110,8 +110,8 @@ fn embeddings_match_the_reference_in_padded_batches() {
 
 /// int8 against the float64 reference. It misses the 0.999 that f32 keeps, so the registry
 /// does not list int8 for Gemma and `auto` never uses it; this keeps `--precision int8`
-/// from getting worse than measured (AVX2 kernel, Zen 3: worst 0.99728; groups of 32 inputs
-/// instead of 64 gave 0.99818 on the 1,208-token case).
+/// from getting worse than measured (AVX2 kernel, Zen 3: worst 0.99818 with groups of 32
+/// inputs, on the 1,208-token case; 0.99728 with groups of 64).
 #[test]
 #[cfg_attr(
     any(akapit_skip_gemma, not(akapit_cpu_avx2)),

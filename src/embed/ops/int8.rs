@@ -2,7 +2,8 @@
 //! and group of [`GROUP`] inputs; activations at every call, per row and group (one scale
 //! per row let the few large dimensions of a layer norm's output make all the others
 //! coarse: e5's queries kept a cosine of only 0.9983 to f32, against 0.9997 with groups of
-//! 64). Products are summed exactly in i32 within a group, then scaled into f32 sums.
+//! 64; groups of 32 also keep e5's retrieval within 0.0034 nDCG@10 of f32 on every eval
+//! set, where 64 lost 0.0082 on one). Products are summed exactly in i32 within a group, then scaled into f32 sums.
 //! Activations round to ±127 and are stored offset by 128 (`q ^ 0x80`), as both kernels
 //! multiply an unsigned byte by a signed one; 128 times each group's weight sum, kept per
 //! column, is subtracted from its sums again.
@@ -15,7 +16,8 @@
 //!   two products of at most 255 · 63 cannot saturate it. Three instructions per 32
 //!   multiply-adds, two of them multiplications, against one FMA per 8 in f32. The
 //!   coarser weights cost little because their scales are per group (e5's golden texts:
-//!   worst cosine to f32 0.99963, as with ±127 per whole column).
+//!   worst cosine to f32 0.99976 with groups of 32; 0.99963 with 64, as with ±127 per
+//!   whole column).
 //!
 //! The two kernels differ only in the weights' rounding: each sums its integers exactly,
 //! so a kernel gives the same numbers whatever the thread split or the row tiling.

@@ -40,8 +40,8 @@ unsafe impl Sync for OutPtr {}
 
 /// Runs `run(rows, panels)` over `rows` × `panels`, on as many of the pool's threads as
 /// `work` (multiply-adds) justifies: about 1 M per thread, some 20 µs of arithmetic
-/// against a few µs to hand a part to a waiting worker. Row blocks are multiples of `row_step` and split
-/// only when each thread gets at least `min_rows`.
+/// against a few µs to hand a part to a waiting worker. Row blocks are multiples of
+/// `row_step` and split only when each thread gets at least `min_rows`.
 pub(crate) fn split(
     rows: usize,
     panels: usize,
