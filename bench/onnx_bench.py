@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from reference_common import read, warm
+
 ROOT = Path(__file__).resolve().parents[1]
 MODEL_DIR = ROOT / "models" / "multilingual-e5-small"
 ONNX_FILES = {"f32": ROOT / "bench/out/onnx/model.onnx", "int8": ROOT / "bench/out/onnx/model-int8.onnx"}
@@ -30,20 +32,6 @@ THREADS = len(os.sched_getaffinity(0))  # every core, as akapit uses
 MAX_TOKENS = 512
 TOKEN_BUDGET, MAX_BATCH = 4096, 64  # akapit's (src/embed/model.rs)
 PAD = 1  # <pad>
-
-
-def peak_rss_mb():
-    """VmHWM of this process (ru_maxrss would include the parent's peak, inherited at fork)."""
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    return None
-
-
-def read(path):
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line)["text"] for line in f if line.strip()]
 
 
 class E5:
@@ -164,30 +152,9 @@ def main():
         model.query(args.args[0])
         return
     passages, queries = read(args.args[0]), read(args.args[1])
-    model.query("warm up")
-    t = time.perf_counter()
-    model.passages(passages)
-    embed_s = time.perf_counter() - t
-    tokens = sum(len(ids) for ids in model.ids(passages, "passage: "))
-    latencies = []
-    for q in queries:
-        t = time.perf_counter()
-        model.query(q)
-        latencies.append((time.perf_counter() - t) * 1000)
-    latencies.sort()
-    pick = lambda p: latencies[min(len(latencies) - 1, int(p * len(latencies)))]
-    print(json.dumps({
-        "load_s": round(loaded - started, 3),
-        "passages": len(passages),
-        "tokens": tokens,
-        "embed_s": round(embed_s, 3),
-        "passages_per_s": round(len(passages) / embed_s, 2),
-        "tokens_per_s": round(tokens / embed_s, 1),
-        "query_p50_ms": round(pick(0.5), 2),
-        "query_p95_ms": round(pick(0.95), 2),
-        "peak_rss_mb": peak_rss_mb(),
-        "precision": args.precision,
-    }))
+    warm(model.passages, model.query,
+         lambda ps: sum(len(ids) for ids in model.ids(ps, "passage: ")),
+         passages, queries, loaded - started, precision=args.precision)
 
 
 if __name__ == "__main__":
