@@ -35,7 +35,11 @@ import ray_index  # noqa: E402
 REPO = Path(__file__).resolve().parent.parent
 SETS = ["poquad-dev", "xquad-en", "tatoeba-en-pl", "gnome-help-pl", "gnome-help-en", "manpages-pl"]
 QUESTIONS_PER_SET = 10
-TOLERANCE = 5e-4
+# How far one passage's score may move when it is embedded in another batch. e5 runs in
+# int8 under `auto` on AVX2: its activations are rounded per row, and the last bits of the
+# f32 attention, which depend on the batch's padded length, flip a few of those roundings.
+# Measured: 8e-4 (a Ray part against the single build, 2026-12-01); f32 moved by under 5e-4.
+TOLERANCE = 2e-3
 
 
 def write_corpus(root: Path) -> int:
@@ -222,6 +226,9 @@ def main() -> None:
         "killed": {"pids": killed["pids"], "documents_stored_then": killed["stored"]},
         "questions": len(asked),
         "answers_compared": len(expected),
+        "largest_score_difference": round(max(
+            (abs(a[2] - b[2]) for key in expected for a, b in zip(found[key], expected[key])),
+            default=0.0), 5),
     }, indent=2))
     print("ok: the Ray build, with a worker killed midway, answers as a single build")
 
