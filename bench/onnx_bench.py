@@ -28,7 +28,7 @@ from reference_common import read, warm
 ROOT = Path(__file__).resolve().parents[1]
 MODEL_DIR = ROOT / "models" / "multilingual-e5-small"
 ONNX_FILES = {"f32": ROOT / "bench/out/onnx/model.onnx", "int8": ROOT / "bench/out/onnx/model-int8.onnx"}
-THREADS = len(os.sched_getaffinity(0))  # every core, as akapit uses
+THREADS = len(os.sched_getaffinity(0))  # every CPU this process may run on
 MAX_TOKENS = 512
 TOKEN_BUDGET, MAX_BATCH = 4096, 64  # akapit's (src/embed/model.rs)
 PAD = 1  # <pad>
@@ -98,7 +98,7 @@ def fidelity(akapit):
     of ORT int8, of batched ORT and of akapit's `embed` (f32 and int8) to ORT f32 one by one."""
     import numpy as np
 
-    seeds = Path("/work/shared/seeds") if Path("/work/shared/seeds").is_dir() else ROOT / "seeds"
+    seeds = ROOT / "seeds"
     polish = []
     for path in sorted(seeds.glob("*.txt")):
         lines = [l.strip() for l in path.read_text(encoding="utf-8").splitlines()]

@@ -168,7 +168,9 @@ pub fn cpu_description() -> String {
             .filter(|(_, has)| *has)
             .map(|(name, _)| *name)
             .collect();
-        out.push_str(&format!(", with {}", present.join(" ")));
+        if !present.is_empty() {
+            out.push_str(&format!(", with {}", present.join(" ")));
+        }
     }
     out
 }

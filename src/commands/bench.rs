@@ -185,7 +185,8 @@ pub fn run(ctx: &Context, args: BenchArgs) -> Result<Outcome> {
     let (seeds, synthetic) = passages.unwrap_or_default();
 
     let mut report = BenchJson {
-        threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        // The pool the encoder's products run on (see `embed::settle_thread_count`).
+        threads: rayon::current_num_threads(),
         cpu: cpu_description(),
         seeds_passages: seeds.len(),
         synthetic_passages: synthetic.len(),

@@ -3,7 +3,8 @@
 //! per row let the few large dimensions of a layer norm's output make all the others
 //! coarse: e5's queries kept a cosine of only 0.9983 to f32, against 0.9997 with groups of
 //! 64; groups of 32 also keep e5's retrieval within 0.0034 nDCG@10 of f32 on every eval
-//! set, where 64 lost 0.0082 on one). Products are summed exactly in i32 within a group, then scaled into f32 sums.
+//! set, where 64 lost 0.0082 on one). Products are summed exactly in i32 within a group,
+//! then scaled into f32 sums.
 //! Activations round to ±127 and are stored offset by 128 (`q ^ 0x80`), as both kernels
 //! multiply an unsigned byte by a signed one; 128 times each group's weight sum, kept per
 //! column, is subtracted from its sums again.
