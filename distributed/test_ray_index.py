@@ -35,11 +35,11 @@ import ray_index  # noqa: E402
 REPO = Path(__file__).resolve().parent.parent
 SETS = ["poquad-dev", "xquad-en", "tatoeba-en-pl", "gnome-help-pl", "gnome-help-en", "manpages-pl"]
 QUESTIONS_PER_SET = 10
-# How far one passage's score may move when it is embedded in another batch. e5 runs in
-# int8 under `auto` on AVX2: its activations are rounded per row, and the last bits of the
-# f32 attention, which depend on the batch's padded length, flip a few of those roundings.
-# Measured: 8e-4 (a Ray part against the single build, 2026-12-01); f32 moved by under 5e-4.
-TOLERANCE = 2e-3
+# How far one passage's score may move between the Ray-built index and the single build.
+# A passage's vector no longer depends on the batch it was embedded in (attention and
+# pooling run over each sequence's own length; `tests/golden_e5.rs` checks the bits), so
+# what is left is the graph search and the float sums of the scores.
+TOLERANCE = 5e-4
 
 
 def write_corpus(root: Path) -> int:

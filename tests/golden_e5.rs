@@ -186,3 +186,29 @@ fn int8_products_keep_the_f32_embeddings() {
     }
     eprintln!("int8 against f32: worst cosine {worst:.5}");
 }
+
+/// A text's vector does not depend on the texts embedded with it: attention and pooling
+/// run over each sequence's own length, and every product treats rows alone, so a
+/// passage gets the same bits alone as in a padded batch beside longer ones (an index
+/// built in parts equals one built at once). Checked for both precisions `auto` may pick.
+#[test]
+fn a_text_embeds_to_the_same_bits_alone_and_in_a_batch() {
+    let golden = golden();
+    let texts: Vec<&str> = golden
+        .cases
+        .iter()
+        .filter(|c| role(c) == Role::Passage)
+        .map(|c| c.text.as_str())
+        .collect();
+    assert!(texts.len() >= 3, "too few golden passages");
+    for precision in [Precision::F32, Precision::Int8] {
+        let model = Model::load(common::default_model(), precision).expect("model loads");
+        let together = model
+            .embed(&texts, Role::Passage, &mut |_| {})
+            .expect("embeds");
+        for (text, batched) in texts.iter().zip(&together) {
+            let alone = model.embed_one(text, Role::Passage).expect("embeds");
+            assert_eq!(&alone, batched, "{precision:?}: {text:?}");
+        }
+    }
+}

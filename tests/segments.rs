@@ -82,10 +82,10 @@ fn answers(project: &Project, dir: &str) -> Answers {
 
 type Answers = BTreeMap<String, Vec<(String, u64, String)>>;
 
-/// `found` equals `expected`, with this allowance: a window embedded in a batch of other
-/// lengths gets a vector that differs in the fifth decimal (padding changes the order of
-/// the encoder's sums), so dense and hybrid scores may differ by up to 5e-4, and passages
-/// whose scores are that close may swap places or trade the last place. Keyword answers do
+/// `found` equals `expected`, with this allowance: a window gets the same vector in any
+/// batch, but the segments' graphs are searched apart and their scores summed in another
+/// order, so dense and hybrid scores may differ by up to 5e-4, and passages whose scores
+/// are that close may swap places or trade the last place. Keyword answers do
 /// not depend on the vectors and must be identical.
 fn assert_same_answers(found: &Answers, expected: &Answers) {
     assert_eq!(

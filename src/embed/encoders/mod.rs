@@ -9,9 +9,8 @@ mod xlm_roberta;
 
 use std::path::Path;
 
-use candle_core::{Tensor, D};
-
 use super::Error;
+use crate::embed::ops::kernels::mean_pool;
 use crate::models::{Architecture, Products};
 use gemma::Gemma;
 use xlm_roberta::XlmRoberta;
@@ -44,21 +43,4 @@ pub fn load(
         Architecture::XlmRoberta => Box::new(XlmRoberta::load(dir, products)?),
         Architecture::Gemma3Encoder => Box::new(Gemma::load(dir, products)?),
     })
-}
-
-/// Mean of the hidden states `[batch, len, hidden]` over the real tokens of each sequence:
-/// `[batch, hidden]`.
-fn mean_pool(hidden: &Tensor, lengths: &[usize]) -> candle_core::Result<Tensor> {
-    let (batch, len, _) = hidden.dims3()?;
-    let mask: Vec<f32> = lengths
-        .iter()
-        .flat_map(|&n| (0..len).map(move |t| if t < n { 1.0 } else { 0.0 }))
-        .collect();
-    let mask = Tensor::from_vec(mask, (batch, len, 1), hidden.device())?;
-    let counts: Vec<f32> = lengths.iter().map(|&n| n.max(1) as f32).collect();
-    let counts = Tensor::from_vec(counts, (batch, 1), hidden.device())?;
-    hidden
-        .broadcast_mul(&mask)?
-        .sum(D::Minus2)?
-        .broadcast_div(&counts)
 }

@@ -79,7 +79,6 @@ struct SelfAttention {
     /// `self.query`, `self.key` and `self.value` stacked into one product (fewer ops per layer).
     query_key_value: Linear,
     heads: usize,
-    head_dim: usize,
 }
 
 struct Layer {
@@ -149,7 +148,6 @@ impl XlmRoberta {
                             products,
                         )?,
                         heads,
-                        head_dim: h / heads,
                     },
                     attention_output: Linear::load(att.pp("output.dense"), h, h, true, products)?,
                     attention_norm: layer_norm(att.pp("output.LayerNorm"), h, eps)?,
@@ -185,7 +183,7 @@ impl XlmRoberta {
         let mut x = self.embeddings.layer_norm.forward(&x)?;
 
         for layer in &self.layers {
-            x = layer.forward(&x, lengths, len)?;
+            x = layer.forward(&x, lengths)?;
         }
         x.reshape((batch, len, h))
     }
@@ -213,8 +211,8 @@ impl Encoder for XlmRoberta {
 
 impl Layer {
     /// `x` is `[batch·len, hidden]`.
-    fn forward(&self, x: &Tensor, lengths: &[usize], len: usize) -> candle_core::Result<Tensor> {
-        let attended = self.attention.forward(x, lengths, len)?;
+    fn forward(&self, x: &Tensor, lengths: &[usize]) -> candle_core::Result<Tensor> {
+        let attended = self.attention.forward(x, lengths)?;
         let x = self
             .attention_norm
             .forward(&(self.attention_output.forward(&attended)? + x)?)?;
@@ -225,21 +223,7 @@ impl Layer {
 }
 
 impl SelfAttention {
-    fn forward(&self, x: &Tensor, lengths: &[usize], len: usize) -> candle_core::Result<Tensor> {
-        let batch = lengths.len();
-        // [batch·len, 3·hidden] → [3, batch, heads, len, head_dim] in one copy.
-        let qkv = self
-            .query_key_value
-            .forward(x)?
-            .reshape((batch, len, 3, self.heads, self.head_dim))?
-            .permute((2, 0, 3, 1, 4))?
-            .contiguous()?;
-        let (q, k, v) = (qkv.get(0)?, qkv.get(1)?, qkv.get(2)?);
-        let scale = 1.0 / (self.head_dim as f32).sqrt();
-        let probs = kernels::masked_softmax(&q.matmul(&k.t()?)?, scale, lengths, self.heads, None)?;
-        probs
-            .matmul(&v)?
-            .transpose(1, 2)?
-            .reshape((batch * len, self.heads * self.head_dim))
+    fn forward(&self, x: &Tensor, lengths: &[usize]) -> candle_core::Result<Tensor> {
+        kernels::attention(&self.query_key_value.forward(x)?, lengths, self.heads)
     }
 }

@@ -3,7 +3,14 @@
 //! - `gelu_erf`: GELU with a branch-free rational erf that the compiler vectorises;
 //! - `masked_softmax`: scale, padding mask (and an optional sliding window) and softmax
 //!   over attention scores in one pass;
-//! - `gelu_tanh_gated`: Gemma's MLP activation `gelu_tanh(gate) · up` in one pass.
+//! - `gelu_tanh_gated`: Gemma's MLP activation `gelu_tanh(gate) · up` in one pass;
+//! - `attention`: e5's whole self-attention (QKᵀ, scale, softmax, ·V) per sequence and
+//!   head, over the sequence's own length, reading Q, K and V straight from the stacked
+//!   product and writing the heads side by side, with no padded score matrix in between;
+//! - `mean_pool`: the mean of each sequence's real rows.
+//!
+//! `attention` and `mean_pool` never touch padding, and sum in an order fixed by the
+//! sequence alone: a text's vector does not depend on the batch it was embedded in.
 //!
 //! All work on contiguous f32 and split rows across the cores for large tensors. Plain
 //! `a * b + c` is used rather than `mul_add`: without a target FMA feature, `mul_add` is a
@@ -36,10 +43,14 @@ fn erf(x: f32) -> f32 {
 /// 2^n · e^r with |r| <= ln2/2 and a degree-6 polynomial; relative error below 2e-7.
 #[inline(always)]
 fn exp_nonpositive(x: f32) -> f32 {
-    let x = x.max(-87.0);
-    // Round to nearest by adding and removing 1.5·2^23 (`round` is a libm call here).
+    // A comparison, not `f32::max`, whose NaN rule keeps the loop from vectorising (a NaN
+    // still comes out as e^−87).
+    let x = if x > -87.0 { x } else { -87.0 };
+    // Round to nearest by adding and removing 1.5·2^23 (`round` is a libm call here); the
+    // sum's low mantissa bits are then n itself.
     const ROUND: f32 = 12_582_912.0;
-    let n = (x * std::f32::consts::LOG2_E + ROUND) - ROUND;
+    let shifted = x * std::f32::consts::LOG2_E + ROUND;
+    let n = shifted - ROUND;
     // ln 2 split in two so that r keeps its low bits.
     let r = n * -0.693_145_75 + x;
     let r = n * -1.428_606_8e-6 + r;
@@ -49,7 +60,13 @@ fn exp_nonpositive(x: f32) -> f32 {
     p = r * p + 0.5;
     p = r * p + 1.0;
     p = r * p + 1.0;
-    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    // 2^n from n's bits: `shifted` is 1.5·2^23 + n, so its bits are those of 1.5·2^23 plus
+    // n (an integer subtraction, where `n as i32` would be a saturating conversion).
+    let biased = shifted
+        .to_bits()
+        .wrapping_sub(ROUND.to_bits())
+        .wrapping_add(127);
+    let scale = f32::from_bits(biased << 23);
     p * scale
 }
 
@@ -121,7 +138,8 @@ fn lanes(values: &[f32], init: f32, op: impl Fn(f32, f32) -> f32) -> f32 {
 /// Softmax of `src · scale` into `dst` (same length).
 #[inline(always)]
 fn softmax_generic(src: &[f32], dst: &mut [f32], scale: f32) {
-    let max = lanes(src, f32::NEG_INFINITY, f32::max) * scale;
+    // `if`, not `f32::max`, so that the comparison vectorises.
+    let max = lanes(src, f32::NEG_INFINITY, |a, b| if b > a { b } else { a }) * scale;
     for (o, &s) in dst.iter_mut().zip(src) {
         *o = exp_nonpositive(s * scale - max);
     }
@@ -129,6 +147,110 @@ fn softmax_generic(src: &[f32], dst: &mut [f32], scale: f32) {
     dst.iter_mut().for_each(|o| *o *= inv);
 }
 
+/// Queries and keys per tile of the attention kernel: a tile's 4 × 16 sums stay in
+/// registers (eight 8-lane vectors) while the head dimension is walked.
+const QUERY_TILE: usize = 4;
+const KEY_TILE: usize = 16;
+
+/// One head of one sequence, in tiles: `q` `[queries, d]` (already scaled; `queries` a
+/// multiple of `QUERY_TILE`), `kt` = Kᵀ `[d, keys]` (`keys` a multiple of `KEY_TILE`,
+/// zero past the `n` real keys), `v` `[n, d]`, into `out` `[queries, d]`; `d` is a
+/// multiple of `KEY_TILE`. `scores` and `probs` are `QUERY_TILE × keys` scratch.
+#[inline(always)]
+fn attend_generic<const FMA: bool>(
+    q: &[f32],
+    kt: &[f32],
+    v: &[f32],
+    n: usize,
+    scores: &mut [f32],
+    probs: &mut [f32],
+    out: &mut [f32],
+) {
+    let keys = scores.len() / QUERY_TILE;
+    let d = kt.len() / keys;
+    let tile = QUERY_TILE * d;
+    for (queries, rows) in q.chunks_exact(tile).zip(out.chunks_exact_mut(tile)) {
+        for first in (0..keys).step_by(KEY_TILE) {
+            let mut sums = [[0f32; KEY_TILE]; QUERY_TILE];
+            for (c, k) in kt[first..].chunks(keys).take(d).enumerate() {
+                let k: &[f32; KEY_TILE] = k.first_chunk().expect("keys come in whole tiles");
+                let qc: [f32; QUERY_TILE] = std::array::from_fn(|r| queries[r * d + c]);
+                for (sum, &qc) in sums.iter_mut().zip(&qc) {
+                    for (s, &k) in sum.iter_mut().zip(k) {
+                        *s = multiply_add::<FMA>(qc, k, *s);
+                    }
+                }
+            }
+            for (r, sum) in sums.iter().enumerate() {
+                scores[r * keys + first..][..KEY_TILE].copy_from_slice(sum);
+            }
+        }
+        for r in 0..QUERY_TILE {
+            let row = r * keys..r * keys + n;
+            softmax_generic(&scores[row.clone()], &mut probs[row], 1.0);
+        }
+        for first in (0..d).step_by(KEY_TILE) {
+            let mut sums = [[0f32; KEY_TILE]; QUERY_TILE];
+            for (j, value) in v[first..].chunks(d).take(n).enumerate() {
+                let value: &[f32; KEY_TILE] = value.first_chunk().expect("whole tiles");
+                let p: [f32; QUERY_TILE] = std::array::from_fn(|r| probs[r * keys + j]);
+                for (sum, &p) in sums.iter_mut().zip(&p) {
+                    for (s, &x) in sum.iter_mut().zip(value) {
+                        *s = multiply_add::<FMA>(p, x, *s);
+                    }
+                }
+            }
+            for (r, sum) in sums.iter().enumerate() {
+                rows[r * d + first..][..KEY_TILE].copy_from_slice(sum);
+            }
+        }
+    }
+}
+
+/// `a · b + c`, fused into one instruction where the caller is compiled with FMA (where
+/// it is not, `mul_add` would be a slow libm call).
+#[inline(always)]
+fn multiply_add<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
+    if FMA {
+        a.mul_add(b, c)
+    } else {
+        a * b + c
+    }
+}
+
+/// `attend_generic` with fused multiply-adds on CPUs with AVX2 and FMA.
+fn attend(
+    q: &[f32],
+    kt: &[f32],
+    v: &[f32],
+    n: usize,
+    scores: &mut [f32],
+    probs: &mut [f32],
+    out: &mut [f32],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+        /// The generic loop compiled for AVX2 and FMA.
+        ///
+        /// # Safety
+        /// The CPU must have AVX2 and FMA.
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn wide(
+            q: &[f32],
+            kt: &[f32],
+            v: &[f32],
+            n: usize,
+            scores: &mut [f32],
+            probs: &mut [f32],
+            out: &mut [f32],
+        ) {
+            attend_generic::<true>(q, kt, v, n, scores, probs, out)
+        }
+        // SAFETY: the CPU features were detected just above.
+        return unsafe { wide(q, kt, v, n, scores, probs, out) };
+    }
+    attend_generic::<false>(q, kt, v, n, scores, probs, out)
+}
 with_avx2!(gelu_slice, gelu_generic, (src: &[f32], dst: &mut [f32]));
 with_avx2!(softmax_row, softmax_generic, (src: &[f32], dst: &mut [f32], scale: f32));
 with_avx2!(gelu_tanh_gated_row, gelu_tanh_gated_generic, (src: &[f32], dst: &mut [f32]));
@@ -285,6 +407,144 @@ pub fn masked_softmax(
     })
 }
 
+struct Attention<'a> {
+    /// Real length of each sequence; rows at or past it are padding.
+    lengths: &'a [usize],
+    heads: usize,
+}
+
+impl Attention<'_> {
+    /// Head `head` of sequence `b` (`n` real rows of the `len` in `qkv`), `[n, d]`. The
+    /// operands are copied out zero-padded to whole tiles.
+    fn head(&self, qkv: &[f32], len: usize, d: usize, b: usize, head: usize, n: usize) -> Vec<f32> {
+        let hidden = self.heads * d;
+        let width = 3 * hidden;
+        let scale = 1.0 / (d as f32).sqrt();
+        let (queries, keys) = (n.next_multiple_of(QUERY_TILE), n.next_multiple_of(KEY_TILE));
+        let wide = d.next_multiple_of(KEY_TILE);
+        let mut q = vec![0f32; queries * wide];
+        let mut kt = vec![0f32; wide * keys];
+        let mut v = vec![0f32; n * wide];
+        let rows = &qkv[b * len * width..(b * len + n) * width];
+        for (t, row) in rows.chunks_exact(width).enumerate() {
+            let at = head * d;
+            for (slot, &x) in q[t * wide..][..d].iter_mut().zip(&row[at..at + d]) {
+                *slot = x * scale;
+            }
+            for (c, &k) in row[hidden + at..hidden + at + d].iter().enumerate() {
+                kt[c * keys + t] = k;
+            }
+            v[t * wide..][..d].copy_from_slice(&row[2 * hidden + at..2 * hidden + at + d]);
+        }
+        let mut out = vec![0f32; queries * wide];
+        let mut scores = vec![0f32; QUERY_TILE * keys];
+        let mut probs = vec![0f32; QUERY_TILE * keys];
+        attend(&q, &kt, &v, n, &mut scores, &mut probs, &mut out);
+        out.chunks_exact(wide)
+            .take(n)
+            .flat_map(|row| &row[..d])
+            .copied()
+            .collect()
+    }
+}
+
+impl CustomOp1 for Attention<'_> {
+    fn name(&self) -> &'static str {
+        "akapit-attention"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        let qkv = contiguous_f32(storage, layout, self.name())?;
+        let (rows, width) = layout.shape().dims2()?;
+        let batch = self.lengths.len();
+        if batch == 0 || rows % batch != 0 || self.heads == 0 || width % (3 * self.heads) != 0 {
+            bail!(
+                "{}: shape {:?} does not fit {batch} sequences of {} heads",
+                self.name(),
+                layout.dims(),
+                self.heads
+            );
+        }
+        let (len, d) = (rows / batch, width / (3 * self.heads));
+        let hidden = self.heads * d;
+        let lengths: Vec<usize> = self.lengths.iter().map(|&n| n.clamp(1, len)).collect();
+        let tasks: Vec<(usize, usize)> = (0..batch)
+            .flat_map(|b| (0..self.heads).map(move |head| (b, head)))
+            .collect();
+        let run = |&(b, head): &(usize, usize)| self.head(qkv, len, d, b, head, lengths[b]);
+        // Multiply-adds of both products; small ones (a question) are not worth a thread.
+        let work: usize = lengths.iter().map(|&n| 2 * n * n * hidden).sum();
+        let parts: Vec<Vec<f32>> = if work < 1 << 20 {
+            tasks.iter().map(run).collect()
+        } else {
+            tasks.par_iter().map(run).collect()
+        };
+        // Padding rows stay zero: nothing reads them but later padding rows.
+        let mut out = vec![0f32; rows * hidden];
+        for (&(b, head), part) in tasks.iter().zip(&parts) {
+            for (t, values) in part.chunks_exact(d).enumerate() {
+                let at = (b * len + t) * hidden + head * d;
+                out[at..at + d].copy_from_slice(values);
+            }
+        }
+        Ok((CpuStorage::F32(out), Shape::from((rows, hidden))))
+    }
+}
+
+/// Multi-head self-attention from the stacked product `qkv` `[batch·len, 3·hidden]` (Q,
+/// K, V side by side, heads in order within each) of right-padded sequences, into
+/// `[batch·len, hidden]`: `softmax(q·kᵀ / √d) · v` per head over each sequence's own
+/// `lengths[b]` rows. Padding rows come out zero.
+pub fn attention(qkv: &Tensor, lengths: &[usize], heads: usize) -> Result<Tensor> {
+    qkv.contiguous()?
+        .apply_op1_no_bwd(&Attention { lengths, heads })
+}
+
+struct MeanPool<'a> {
+    lengths: &'a [usize],
+}
+
+impl CustomOp1 for MeanPool<'_> {
+    fn name(&self) -> &'static str {
+        "akapit-mean-pool"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        let hidden = contiguous_f32(storage, layout, self.name())?;
+        let (batch, len, width) = layout.shape().dims3()?;
+        if batch != self.lengths.len() {
+            bail!(
+                "{}: {batch} sequences, {} lengths",
+                self.name(),
+                self.lengths.len()
+            );
+        }
+        let mut out = vec![0f32; batch * width];
+        for ((b, &n), mean) in self
+            .lengths
+            .iter()
+            .enumerate()
+            .zip(out.chunks_exact_mut(width))
+        {
+            let n = n.min(len);
+            for row in hidden[b * len * width..(b * len + n) * width].chunks_exact(width) {
+                for (m, &x) in mean.iter_mut().zip(row) {
+                    *m += x;
+                }
+            }
+            let inv = 1.0 / n.max(1) as f32;
+            mean.iter_mut().for_each(|m| *m *= inv);
+        }
+        Ok((CpuStorage::F32(out), Shape::from((batch, width))))
+    }
+}
+
+/// The mean over each sequence's first `lengths[b]` rows of `hidden` `[batch, len, width]`,
+/// `[batch, width]` (zero for an empty sequence).
+pub fn mean_pool(hidden: &Tensor, lengths: &[usize]) -> Result<Tensor> {
+    hidden.contiguous()?.apply_op1_no_bwd(&MeanPool { lengths })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -398,6 +658,119 @@ mod tests {
             .unwrap()
             .to_scalar::<f32>()
             .unwrap()
+    }
+
+    /// `softmax(q·kᵀ/√d + mask)·v` per head with candle's own ops, as the encoder ran it
+    /// before `attention`.
+    fn attention_reference(qkv: &Tensor, lengths: &[usize], heads: usize) -> Tensor {
+        let (rows, width) = qkv.dims2().unwrap();
+        let (batch, d) = (lengths.len(), width / 3 / heads);
+        let len = rows / batch;
+        let qkv = qkv
+            .reshape((batch, len, 3, heads, d))
+            .unwrap()
+            .permute((2, 0, 3, 1, 4))
+            .unwrap()
+            .contiguous()
+            .unwrap();
+        let (q, k, v) = (
+            qkv.get(0).unwrap(),
+            qkv.get(1).unwrap(),
+            qkv.get(2).unwrap(),
+        );
+        let scores = q.matmul(&k.t().unwrap()).unwrap();
+        let probs = masked_softmax(&scores, 1.0 / (d as f32).sqrt(), lengths, heads, None).unwrap();
+        probs
+            .matmul(&v)
+            .unwrap()
+            .transpose(1, 2)
+            .unwrap()
+            .reshape((rows, heads * d))
+            .unwrap()
+    }
+
+    fn qkv_values(rows: usize, width: usize, seed: usize) -> Vec<f32> {
+        (0..rows * width)
+            .map(|i| (((i + seed) * 7919 % 10_007) as f32 - 5003.0) / 2500.0)
+            .collect()
+    }
+
+    #[test]
+    fn attention_matches_candle_on_real_rows_and_zeroes_padding() {
+        // Head sizes on and off the kernel's tiles, lengths on and off them, and 1.
+        for (heads, d, lengths) in [
+            (12, 32, vec![37, 16, 1]),
+            (2, 20, vec![5, 21, 3]),
+            (3, 16, vec![4, 4]),
+        ] {
+            let len = *lengths.iter().max().unwrap();
+            let width = 3 * heads * d;
+            let values = qkv_values(lengths.len() * len, width, d);
+            let qkv = Tensor::from_vec(values, (lengths.len() * len, width), &Device::Cpu).unwrap();
+            let ours = attention(&qkv, &lengths, heads).unwrap();
+            let theirs = attention_reference(&qkv, &lengths, heads);
+            assert_eq!(ours.dims(), theirs.dims());
+            for (b, &n) in lengths.iter().enumerate() {
+                let real = |t: &Tensor| t.narrow(0, b * len, n).unwrap();
+                let diff = max_abs_diff(&real(&ours), &real(&theirs));
+                assert!(diff < 2e-5, "heads {heads}, d {d}, sequence {b}: {diff}");
+                let padding = ours.narrow(0, b * len + n, len - n).unwrap();
+                assert!(padding
+                    .flatten_all()
+                    .unwrap()
+                    .to_vec1::<f32>()
+                    .unwrap()
+                    .iter()
+                    .all(|&x| x == 0.0));
+            }
+        }
+    }
+
+    #[test]
+    fn attention_of_a_sequence_does_not_depend_on_its_batch() {
+        let (heads, d, n) = (4, 32, 13);
+        let width = 3 * heads * d;
+        let alone = qkv_values(n, width, 1);
+        let qkv = Tensor::from_vec(alone.clone(), (n, width), &Device::Cpu).unwrap();
+        let by_itself = attention(&qkv, &[n], heads).unwrap();
+        // The same sequence second in a batch padded to 40 rows, beside a longer one.
+        let len = 40;
+        let mut batch = qkv_values(len, width, 2);
+        batch.extend(&alone);
+        batch.extend(qkv_values(len - n, width, 3));
+        let qkv = Tensor::from_vec(batch, (2 * len, width), &Device::Cpu).unwrap();
+        let in_batch = attention(&qkv, &[len, n], heads).unwrap();
+        let a = by_itself.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let b = in_batch
+            .narrow(0, len, n)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        assert_eq!(a, b, "the same bits, whatever the padding");
+    }
+
+    #[test]
+    fn mean_pool_averages_real_rows_only() {
+        let hidden = Tensor::from_vec(
+            vec![
+                1.0f32, 2.0, 3.0, 4.0, 100.0, 100.0, 5.0, 6.0, 9.0, 9.0, 9.0, 9.0,
+            ],
+            (2, 3, 2),
+            &Device::Cpu,
+        )
+        .unwrap();
+        let pooled = mean_pool(&hidden, &[2, 1])
+            .unwrap()
+            .to_vec2::<f32>()
+            .unwrap();
+        assert_eq!(pooled, vec![vec![2.0, 3.0], vec![5.0, 6.0]]);
+        let empty = mean_pool(&hidden, &[0, 3])
+            .unwrap()
+            .to_vec2::<f32>()
+            .unwrap();
+        assert_eq!(empty[0], vec![0.0, 0.0]);
     }
 
     #[test]
