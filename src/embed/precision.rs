@@ -133,7 +133,7 @@ mod tests {
         } else {
             Products::F32
         };
-        // e5's row lists int8; Gemma's does not (its golden cosine misses 0.999).
+        // e5's row lists int8; Gemma's does not (its retrieval eval has not been run).
         assert_eq!(Precision::Auto.products(e5), int8);
         assert_ne!(Precision::Auto.products(gemma), Products::Int8);
         assert_eq!(Precision::Int8.products(e5), int8);

@@ -193,8 +193,9 @@ pub struct Gemma {
 }
 
 impl Gemma {
-    /// `products` applies to the 24 layers; the folded head, run once per sequence,
-    /// stays in f32.
+    /// `products` applies to the 24 layers, except that in int8 the two products that
+    /// write back into the residual stream (`o_proj`, `down_proj`) stay in f32; the folded
+    /// head, run once per sequence, stays in f32.
     pub fn load(dir: &Path, products: Products) -> Result<Self, Error> {
         let config = Config::load(dir)?;
         let device = Device::Cpu;
@@ -237,6 +238,13 @@ impl Gemma {
             config.head_dim,
         );
         let ff = config.intermediate_size;
+        // In int8, the products whose outputs are added to the residual stream lose the
+        // most: with them in f32, the worst golden cosine goes from 0.99818 to 0.99921
+        // (0.99891 with `down_proj` alone), for about a third of the multiply-adds.
+        let sensitive = match products {
+            Products::Int8 => Products::F32,
+            other => other,
+        };
         let layers = config
             .layer_types
             .iter()
@@ -262,7 +270,7 @@ impl Gemma {
                             heads * head_dim,
                             h,
                             false,
-                            products,
+                            sensitive,
                         )?,
                         q_norm: RmsNorm::load(att.pp("q_norm"), head_dim, eps)?,
                         k_norm: RmsNorm::load(att.pp("k_norm"), head_dim, eps)?,
@@ -278,7 +286,7 @@ impl Gemma {
                             false,
                             products,
                         )?,
-                        down_proj: Linear::load(mlp.pp("down_proj"), ff, h, false, products)?,
+                        down_proj: Linear::load(mlp.pp("down_proj"), ff, h, false, sensitive)?,
                     },
                     input_layernorm: RmsNorm::load(l.pp("input_layernorm"), h, eps)?,
                     post_attention_layernorm: RmsNorm::load(
