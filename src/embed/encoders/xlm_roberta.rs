@@ -81,13 +81,35 @@ struct SelfAttention {
     heads: usize,
 }
 
+/// A LayerNorm after a residual sum, run as one fused op (`kernels::add_layer_norm`).
+struct ResidualNorm {
+    weight: Vec<f32>,
+    bias: Vec<f32>,
+    eps: f32,
+}
+
+impl ResidualNorm {
+    fn load(vb: VarBuilder, size: usize, eps: f64) -> candle_core::Result<Self> {
+        Ok(ResidualNorm {
+            weight: vb.get(size, "weight")?.to_vec1()?,
+            bias: vb.get(size, "bias")?.to_vec1()?,
+            eps: eps as f32,
+        })
+    }
+
+    /// `LayerNorm(y + residual)`.
+    fn forward(&self, y: &Tensor, residual: &Tensor) -> candle_core::Result<Tensor> {
+        kernels::add_layer_norm(y, residual, &self.weight, &self.bias, self.eps)
+    }
+}
+
 struct Layer {
     attention: SelfAttention,
     attention_output: Linear,
-    attention_norm: LayerNorm,
+    attention_norm: ResidualNorm,
     intermediate: Linear,
     output: Linear,
-    output_norm: LayerNorm,
+    output_norm: ResidualNorm,
 }
 
 pub struct XlmRoberta {
@@ -150,10 +172,10 @@ impl XlmRoberta {
                         heads,
                     },
                     attention_output: Linear::load(att.pp("output.dense"), h, h, true, products)?,
-                    attention_norm: layer_norm(att.pp("output.LayerNorm"), h, eps)?,
+                    attention_norm: ResidualNorm::load(att.pp("output.LayerNorm"), h, eps)?,
                     intermediate: Linear::load(l.pp("intermediate.dense"), h, ff, true, products)?,
                     output: Linear::load(l.pp("output.dense"), ff, h, true, products)?,
-                    output_norm: layer_norm(l.pp("output.LayerNorm"), h, eps)?,
+                    output_norm: ResidualNorm::load(l.pp("output.LayerNorm"), h, eps)?,
                 })
             })
             .collect::<candle_core::Result<Vec<_>>>()?;
@@ -215,10 +237,9 @@ impl Layer {
         let attended = self.attention.forward(x, lengths)?;
         let x = self
             .attention_norm
-            .forward(&(self.attention_output.forward(&attended)? + x)?)?;
+            .forward(&self.attention_output.forward(&attended)?, x)?;
         let inner = kernels::gelu_erf(&self.intermediate.forward(&x)?)?;
-        self.output_norm
-            .forward(&(self.output.forward(&inner)? + x)?)
+        self.output_norm.forward(&self.output.forward(&inner)?, &x)
     }
 }
 

@@ -11,9 +11,7 @@
 //! row in the low half), which is the pair `vdpbf16ps` multiplies lane by lane. The
 //! microkernel keeps [`MR`] × [`NR`] sums in sixteen registers.
 
-use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape};
-
-use super::split::{run_packed, split, OutPtr};
+use super::split::{split, OutPtr, Packed};
 
 /// Output columns per panel: two registers of 16 f32.
 const NR: usize = 32;
@@ -85,10 +83,6 @@ impl PackedBf16 {
             pairs,
             data,
         })
-    }
-
-    pub fn outputs(&self) -> usize {
-        self.outputs
     }
 
     /// `out = a · W`, `a` row-major `[rows, inputs]`, `out` `[rows, outputs]`; the work
@@ -265,16 +259,19 @@ mod x86 {
     }
 }
 
-impl CustomOp1 for PackedBf16 {
-    fn name(&self) -> &'static str {
-        "akapit-bf16-matmul"
+impl Packed for PackedBf16 {
+    const NAME: &'static str = "akapit-bf16-matmul";
+
+    fn inputs(&self) -> usize {
+        self.inputs
     }
 
-    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let (inputs, outputs) = (self.inputs, self.outputs);
-        run_packed(self.name(), inputs, outputs, storage, layout, |a, out| {
-            self.matmul(a, out)
-        })
+    fn outputs(&self) -> usize {
+        self.outputs
+    }
+
+    fn matmul(&self, a: &[f32], out: &mut [f32]) {
+        PackedBf16::matmul(self, a, out)
     }
 }
 

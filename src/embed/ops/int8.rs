@@ -27,9 +27,7 @@
 //! inputs (a quad) a panel stores four weights per column side by side, which is what
 //! both instructions multiply lane by lane.
 
-use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape};
-
-use super::split::{run_packed, split, OutPtr};
+use super::split::{split, OutPtr, Packed};
 
 /// Output columns per panel: two 512-bit registers of 16 i32 sums.
 const NR: usize = 32;
@@ -215,10 +213,6 @@ impl PackedI8 {
             offsets,
             kernel,
         })
-    }
-
-    pub fn outputs(&self) -> usize {
-        self.outputs
     }
 
     /// `out = a · W`, `a` row-major `[rows, inputs]`, `out` `[rows, outputs]`; the work
@@ -603,16 +597,19 @@ mod x86 {
     }
 }
 
-impl CustomOp1 for PackedI8 {
-    fn name(&self) -> &'static str {
-        "akapit-int8-matmul"
+impl Packed for PackedI8 {
+    const NAME: &'static str = "akapit-int8-matmul";
+
+    fn inputs(&self) -> usize {
+        self.inputs
     }
 
-    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let (inputs, outputs) = (self.inputs, self.outputs);
-        run_packed(self.name(), inputs, outputs, storage, layout, |a, out| {
-            self.matmul(a, out)
-        })
+    fn outputs(&self) -> usize {
+        self.outputs
+    }
+
+    fn matmul(&self, a: &[f32], out: &mut [f32]) {
+        PackedI8::matmul(self, a, out)
     }
 }
 

@@ -7,7 +7,9 @@
 //! - `attention`: e5's whole self-attention (QKᵀ, scale, softmax, ·V) per sequence and
 //!   head, over the sequence's own length, reading Q, K and V straight from the stacked
 //!   product and writing the heads side by side, with no padded score matrix in between;
-//! - `mean_pool`: the mean of each sequence's real rows.
+//! - `mean_pool`: the mean of each sequence's real rows;
+//! - `add_layer_norm`: a residual sum and the LayerNorm after it (BERT's post-norm) in one
+//!   pass, without the sum's own buffer.
 //!
 //! `attention` and `mean_pool` never touch padding, and sum in an order fixed by the
 //! sequence alone: a text's vector does not depend on the batch it was embedded in.
@@ -16,7 +18,7 @@
 //! `a * b + c` is used rather than `mul_add`: without a target FMA feature, `mul_add` is a
 //! call to libm's `fmaf`, which is slow and stops the loops from vectorising.
 
-use candle_core::{bail, CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
+use candle_core::{bail, CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
 /// erf(x) as a ratio of odd/even polynomials on [-4, 4] (outside, erf is ±1 in f32).
@@ -133,6 +135,20 @@ fn lanes(values: &[f32], init: f32, op: impl Fn(f32, f32) -> f32) -> f32 {
     }
     let partial = rest.iter().fold(init, |a, &v| op(a, v));
     acc.iter().fold(partial, |a, &v| op(a, v))
+}
+
+/// Σ v² over 8 independent lanes, as `lanes` sums.
+#[inline(always)]
+fn sum_of_squares(values: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let chunks = values.chunks_exact(8);
+    let rest = chunks.remainder().iter().fold(0.0, |a, &v| a + v * v);
+    for chunk in chunks {
+        for (a, &v) in acc.iter_mut().zip(chunk) {
+            *a += v * v;
+        }
+    }
+    acc.iter().fold(rest, |a, &v| a + v)
 }
 
 /// Softmax of `src · scale` into `dst` (same length).
@@ -545,6 +561,87 @@ pub fn mean_pool(hidden: &Tensor, lengths: &[usize]) -> Result<Tensor> {
     hidden.contiguous()?.apply_op1_no_bwd(&MeanPool { lengths })
 }
 
+/// LayerNorm of one row `y + x` into `out`: `(v − mean) / √(var + eps) · weight + bias`.
+#[inline(always)]
+fn add_layer_norm_generic(
+    y: &[f32],
+    x: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+    eps: f32,
+    out: &mut [f32],
+) {
+    for ((o, &a), &b) in out.iter_mut().zip(y).zip(x) {
+        *o = a + b;
+    }
+    let width = out.len().max(1) as f32;
+    let mean = lanes(out, 0.0, |a, b| a + b) / width;
+    out.iter_mut().for_each(|o| *o -= mean);
+    let variance = sum_of_squares(out) / width;
+    let inverse = 1.0 / (variance + eps).sqrt();
+    for ((o, &w), &c) in out.iter_mut().zip(weight).zip(bias) {
+        *o = *o * inverse * w + c;
+    }
+}
+
+with_avx2!(add_layer_norm_row, add_layer_norm_generic, (y: &[f32], x: &[f32], weight: &[f32], bias: &[f32], eps: f32, out: &mut [f32]));
+
+struct AddLayerNorm<'a> {
+    weight: &'a [f32],
+    bias: &'a [f32],
+    eps: f32,
+}
+
+impl CustomOp2 for AddLayerNorm<'_> {
+    fn name(&self) -> &'static str {
+        "akapit-add-layer-norm"
+    }
+
+    fn cpu_fwd(
+        &self,
+        y_storage: &CpuStorage,
+        y_layout: &Layout,
+        x_storage: &CpuStorage,
+        x_layout: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let y = contiguous_f32(y_storage, y_layout, self.name())?;
+        let x = contiguous_f32(x_storage, x_layout, self.name())?;
+        let width = self.weight.len();
+        if y_layout.shape() != x_layout.shape()
+            || y_layout.dims().last() != Some(&width)
+            || self.bias.len() != width
+        {
+            bail!(
+                "{}: shapes {:?} and {:?} with {width} weights",
+                self.name(),
+                y_layout.dims(),
+                x_layout.dims()
+            );
+        }
+        let mut out = vec![0f32; y.len()];
+        par_rows(&mut out, width, |first, part| {
+            for (i, row) in part.chunks_mut(width).enumerate() {
+                let at = (first + i) * width;
+                let (y, x) = (&y[at..at + width], &x[at..at + width]);
+                add_layer_norm_row(y, x, self.weight, self.bias, self.eps, row);
+            }
+        });
+        Ok((CpuStorage::F32(out), y_layout.shape().clone()))
+    }
+}
+
+/// `LayerNorm(y + x)` over the last axis, with `weight` and `bias` as long as it.
+pub fn add_layer_norm(
+    y: &Tensor,
+    x: &Tensor,
+    weight: &[f32],
+    bias: &[f32],
+    eps: f32,
+) -> Result<Tensor> {
+    y.contiguous()?
+        .apply_op2_no_bwd(&x.contiguous()?, &AddLayerNorm { weight, bias, eps })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -771,6 +868,24 @@ mod tests {
             .to_vec2::<f32>()
             .unwrap();
         assert_eq!(empty[0], vec![0.0, 0.0]);
+    }
+
+    #[test]
+    fn add_layer_norm_matches_candle() {
+        let (rows, width) = (90, 384);
+        let y = Tensor::from_vec(qkv_values(rows, width, 5), (rows, width), &Device::Cpu).unwrap();
+        let x = Tensor::from_vec(qkv_values(rows, width, 9), (rows, width), &Device::Cpu).unwrap();
+        let weight: Vec<f32> = (0..width).map(|i| 0.5 + (i % 7) as f32 / 10.0).collect();
+        let bias: Vec<f32> = (0..width).map(|i| (i % 5) as f32 / 10.0 - 0.2).collect();
+        let ours = add_layer_norm(&y, &x, &weight, &bias, 1e-12).unwrap();
+        let norm = candle_nn::LayerNorm::new(
+            Tensor::new(weight.as_slice(), &Device::Cpu).unwrap(),
+            Tensor::new(bias.as_slice(), &Device::Cpu).unwrap(),
+            1e-12,
+        );
+        let theirs = candle_core::Module::forward(&norm, &(&y + &x).unwrap()).unwrap();
+        let diff = max_abs_diff(&ours, &theirs);
+        assert!(diff < 1e-5, "{diff}");
     }
 
     #[test]

@@ -2,18 +2,27 @@
 //! encoders. In f32, `Wᵀ` is stored transposed once at load: gemm packs the right-hand
 //! matrix on every call, and packing a strided transposed view was a third of a query's
 //! time. In bf16 ([`Products::Bf16`]) the weights are packed once for `super::bf16`, in
-//! int8 ([`Products::Int8`]) quantised and packed once for `super::int8`.
+//! int8 ([`Products::Int8`]) quantised and packed once for `super::int8`; the packed
+//! products add the bias to their own output (`super::split::Product`).
 
 use candle_core::{Result, Tensor};
 use candle_nn::VarBuilder;
 
 use super::bf16::PackedBf16;
 use super::int8::PackedI8;
+use super::split::{Packed, Product};
 use crate::models::Products;
 
 pub struct Linear {
     weight: Weight,
-    bias: Option<Tensor>,
+    bias: Option<Bias>,
+}
+
+/// The bias as a tensor for the f32 product, and as values for the packed products,
+/// which add it in place.
+struct Bias {
+    tensor: Tensor,
+    values: Vec<f32>,
 }
 
 enum Weight {
@@ -53,7 +62,9 @@ impl Linear {
                 .iter()
                 .map(|(vb, outputs)| vb.get(*outputs, "bias"))
                 .collect::<Result<Vec<_>>>()?;
-            Some(Tensor::cat(&biases, 0)?)
+            let tensor = Tensor::cat(&biases, 0)?;
+            let values = tensor.to_vec1()?;
+            Some(Bias { tensor, values })
         } else {
             None
         };
@@ -92,14 +103,17 @@ impl Linear {
 
     /// `x` is `[rows, inputs]`.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let y = match &self.weight {
-            Weight::F32(weight_t) => x.matmul(weight_t)?,
-            Weight::Bf16(packed) => x.contiguous()?.apply_op1_no_bwd(packed)?,
-            Weight::Int8(packed) => x.contiguous()?.apply_op1_no_bwd(packed)?,
-        };
-        match &self.bias {
-            Some(bias) => y.broadcast_add(bias),
-            None => Ok(y),
+        let bias = self.bias.as_ref().map(|b| b.values.as_slice());
+        match &self.weight {
+            Weight::F32(weight_t) => {
+                let y = x.matmul(weight_t)?;
+                match &self.bias {
+                    Some(bias) => y.broadcast_add(&bias.tensor),
+                    None => Ok(y),
+                }
+            }
+            Weight::Bf16(packed) => x.contiguous()?.apply_op1_no_bwd(&Product { packed, bias }),
+            Weight::Int8(packed) => x.contiguous()?.apply_op1_no_bwd(&Product { packed, bias }),
         }
     }
 }

@@ -1,33 +1,62 @@
 //! How a packed matrix product is shared among the cores: by blocks of rows when there are
 //! many rows, by panels of output columns when there are few (a single question), and not
-//! at all when the product is too small to pay for a thread; and how it runs as a candle op.
+//! at all when the product is too small to pay for a thread; and how it runs, with its bias,
+//! as a candle op.
 //! The parts run on rayon's global pool, where candle runs its own ops: its workers are
 //! already awake between the ops of a layer, while a thread started per product cost a
 //! question more than its arithmetic (and competed with those workers for the cores).
 
 use std::ops::Range;
 
-use candle_core::{bail, CpuStorage, Layout, Result, Shape};
+use candle_core::{bail, CpuStorage, CustomOp1, Layout, Result, Shape};
 use rayon::prelude::*;
 
-/// A packed product's `cpu_fwd`: the contiguous `[rows, inputs]` input checked against the
-/// weights' `inputs`, and `matmul` into a new `[rows, outputs]` output.
-pub(crate) fn run_packed(
-    name: &str,
-    inputs: usize,
-    outputs: usize,
-    storage: &CpuStorage,
-    layout: &Layout,
-    matmul: impl FnOnce(&[f32], &mut [f32]),
-) -> Result<(CpuStorage, Shape)> {
-    let a = super::kernels::contiguous_f32(storage, layout, name)?;
-    let (rows, found) = layout.shape().dims2()?;
-    if found != inputs {
-        bail!("{name}: {found} inputs, the weights take {inputs}");
+/// A product whose weights were packed once at load (`super::int8`, `super::bf16`).
+pub(crate) trait Packed: Sync {
+    const NAME: &'static str;
+    fn inputs(&self) -> usize;
+    fn outputs(&self) -> usize;
+    /// `out = a · W`, `a` `[rows, inputs]`, `out` `[rows, outputs]`.
+    fn matmul(&self, a: &[f32], out: &mut [f32]);
+}
+
+/// A packed product and its bias as one candle op: the bias is added to the fresh output
+/// in place, not as an op of its own with another buffer.
+pub(crate) struct Product<'a, P> {
+    pub(crate) packed: &'a P,
+    pub(crate) bias: Option<&'a [f32]>,
+}
+
+impl<P: Packed> CustomOp1 for Product<'_, P> {
+    fn name(&self) -> &'static str {
+        P::NAME
     }
-    let mut out = vec![0f32; rows * outputs];
-    matmul(a, &mut out);
-    Ok((CpuStorage::F32(out), Shape::from((rows, outputs))))
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        let (inputs, outputs) = (self.packed.inputs(), self.packed.outputs());
+        let a = super::kernels::contiguous_f32(storage, layout, P::NAME)?;
+        let (rows, found) = layout.shape().dims2()?;
+        if found != inputs {
+            bail!("{}: {found} inputs, the weights take {inputs}", P::NAME);
+        }
+        let mut out = vec![0f32; rows * outputs];
+        self.packed.matmul(a, &mut out);
+        if let Some(bias) = self.bias {
+            if bias.len() != outputs {
+                bail!(
+                    "{}: a bias of {} for {outputs} outputs",
+                    P::NAME,
+                    bias.len()
+                );
+            }
+            for row in out.chunks_exact_mut(outputs) {
+                for (o, b) in row.iter_mut().zip(bias) {
+                    *o += b;
+                }
+            }
+        }
+        Ok((CpuStorage::F32(out), Shape::from((rows, outputs))))
+    }
 }
 
 /// The output buffer, shared by threads that write disjoint blocks of it.
