@@ -17,7 +17,7 @@
 //!   two products of at most 255 · 63 cannot saturate it. Three instructions per 32
 //!   multiply-adds, two of them multiplications, against one FMA per 8 in f32. The
 //!   coarser weights cost little because their scales are per group (e5's golden texts:
-//!   worst cosine to f32 0.99976 with groups of 32; 0.99963 with 64, as with ±127 per
+//!   worst cosine to f32 0.99974 with groups of 32; 0.99963 with 64, as with ±127 per
 //!   whole column).
 //!
 //! The two kernels differ only in the weights' rounding: each sums its integers exactly,

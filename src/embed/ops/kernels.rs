@@ -16,7 +16,8 @@
 //!
 //! All work on contiguous f32 and split rows across the cores for large tensors. Plain
 //! `a * b + c` is used rather than `mul_add`: without a target FMA feature, `mul_add` is a
-//! call to libm's `fmaf`, which is slow and stops the loops from vectorising.
+//! call to libm's `fmaf`, which is slow and stops the loops from vectorising. Only the
+//! attention's two products, compiled apart for FMA CPUs, fuse them (`multiply_add`).
 
 use candle_core::{bail, CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
@@ -267,6 +268,7 @@ fn attend(
     }
     attend_generic::<false>(q, kt, v, n, scores, probs, out)
 }
+
 with_avx2!(gelu_slice, gelu_generic, (src: &[f32], dst: &mut [f32]));
 with_avx2!(softmax_row, softmax_generic, (src: &[f32], dst: &mut [f32], scale: f32));
 with_avx2!(gelu_tanh_gated_row, gelu_tanh_gated_generic, (src: &[f32], dst: &mut [f32]));
