@@ -269,8 +269,10 @@ mod x86 {
         out: OutPtr,
     ) {
         let stride = w.quads * 4;
-        let mut block = vec![0i8; MC * stride];
-        let mut row_scales = vec![0f32; MC * w.groups];
+        // Only as many rows as this call has (a question has a few): the buffer is zeroed.
+        let held = MC.min(rows.len());
+        let mut block = vec![0i8; held * stride];
+        let mut row_scales = vec![0f32; held * w.groups];
         let mut start = rows.start;
         while start < rows.end {
             let count = MC.min(rows.end - start);
