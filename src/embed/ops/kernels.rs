@@ -188,16 +188,11 @@ fn attend_generic<const FMA: bool>(
     let tile = QUERY_TILE * d;
     for (queries, rows) in q.chunks_exact(tile).zip(out.chunks_exact_mut(tile)) {
         for first in (0..keys).step_by(KEY_TILE) {
-            let mut sums = [[0f32; KEY_TILE]; QUERY_TILE];
-            for (c, k) in kt[first..].chunks(keys).take(d).enumerate() {
-                let k: &[f32; KEY_TILE] = k.first_chunk().expect("keys come in whole tiles");
-                let qc: [f32; QUERY_TILE] = std::array::from_fn(|r| queries[r * d + c]);
-                for (sum, &qc) in sums.iter_mut().zip(&qc) {
-                    for (s, &k) in sum.iter_mut().zip(k) {
-                        *s = multiply_add::<FMA>(qc, k, *s);
-                    }
-                }
-            }
+            let columns = kt[first..].chunks(keys).take(d).enumerate();
+            let sums = outer_sums::<FMA>(columns.map(|(c, k)| {
+                let q = std::array::from_fn(|r| queries[r * d + c]);
+                (q, k.first_chunk().expect("keys come in whole tiles"))
+            }));
             for (r, sum) in sums.iter().enumerate() {
                 scores[r * keys + first..][..KEY_TILE].copy_from_slice(sum);
             }
@@ -207,21 +202,33 @@ fn attend_generic<const FMA: bool>(
             softmax_generic(&scores[row.clone()], &mut probs[row], 1.0);
         }
         for first in (0..d).step_by(KEY_TILE) {
-            let mut sums = [[0f32; KEY_TILE]; QUERY_TILE];
-            for (j, value) in v[first..].chunks(d).take(n).enumerate() {
-                let value: &[f32; KEY_TILE] = value.first_chunk().expect("whole tiles");
-                let p: [f32; QUERY_TILE] = std::array::from_fn(|r| probs[r * keys + j]);
-                for (sum, &p) in sums.iter_mut().zip(&p) {
-                    for (s, &x) in sum.iter_mut().zip(value) {
-                        *s = multiply_add::<FMA>(p, x, *s);
-                    }
-                }
-            }
+            let values = v[first..].chunks(d).take(n).enumerate();
+            let sums = outer_sums::<FMA>(values.map(|(j, value)| {
+                let p = std::array::from_fn(|r| probs[r * keys + j]);
+                (p, value.first_chunk().expect("values come in whole tiles"))
+            }));
             for (r, sum) in sums.iter().enumerate() {
                 rows[r * d + first..][..KEY_TILE].copy_from_slice(sum);
             }
         }
     }
+}
+
+/// One tile of a matrix product: the sum over `steps` of the outer products `a ⊗ b` of a
+/// column of the left operand and a row of the right one, kept in registers.
+#[inline(always)]
+fn outer_sums<'a, const FMA: bool>(
+    steps: impl Iterator<Item = ([f32; QUERY_TILE], &'a [f32; KEY_TILE])>,
+) -> [[f32; KEY_TILE]; QUERY_TILE] {
+    let mut sums = [[0f32; KEY_TILE]; QUERY_TILE];
+    for (a, b) in steps {
+        for (sum, &a) in sums.iter_mut().zip(&a) {
+            for (s, &b) in sum.iter_mut().zip(b) {
+                *s = multiply_add::<FMA>(a, b, *s);
+            }
+        }
+    }
+    sums
 }
 
 /// `a · b + c`, fused into one instruction where the caller is compiled with FMA (where
