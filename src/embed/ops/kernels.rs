@@ -77,6 +77,10 @@ fn exp_nonpositive(x: f32) -> f32 {
 /// FMA for the CPUs that have them (chosen at run time), where they run 8 lanes wide.
 macro_rules! with_avx2 {
     ($name:ident, $generic:ident, ($($arg:ident: $ty:ty),*)) => {
+        with_avx2!($name, $generic, $generic, ($($arg: $ty),*));
+    };
+    // A loop that takes another form where it runs wide (e.g. with fused multiply-adds).
+    ($name:ident, $wide:expr, $plain:expr, ($($arg:ident: $ty:ty),*)) => {
         fn $name($($arg: $ty),*) {
             #[cfg(target_arch = "x86_64")]
             if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
@@ -86,12 +90,12 @@ macro_rules! with_avx2 {
                 /// The CPU must have AVX2 and FMA.
                 #[target_feature(enable = "avx2,fma")]
                 unsafe fn wide($($arg: $ty),*) {
-                    $generic($($arg),*)
+                    $wide($($arg),*)
                 }
                 // SAFETY: the CPU features were detected just above.
                 return unsafe { wide($($arg),*) };
             }
-            $generic($($arg),*)
+            $plain($($arg),*)
         }
     };
 }
@@ -242,40 +246,8 @@ fn multiply_add<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
     }
 }
 
-/// `attend_generic` with fused multiply-adds on CPUs with AVX2 and FMA.
-fn attend(
-    q: &[f32],
-    kt: &[f32],
-    v: &[f32],
-    n: usize,
-    scores: &mut [f32],
-    probs: &mut [f32],
-    out: &mut [f32],
-) {
-    #[cfg(target_arch = "x86_64")]
-    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-        /// The generic loop compiled for AVX2 and FMA.
-        ///
-        /// # Safety
-        /// The CPU must have AVX2 and FMA.
-        #[target_feature(enable = "avx2,fma")]
-        unsafe fn wide(
-            q: &[f32],
-            kt: &[f32],
-            v: &[f32],
-            n: usize,
-            scores: &mut [f32],
-            probs: &mut [f32],
-            out: &mut [f32],
-        ) {
-            attend_generic::<true>(q, kt, v, n, scores, probs, out)
-        }
-        // SAFETY: the CPU features were detected just above.
-        return unsafe { wide(q, kt, v, n, scores, probs, out) };
-    }
-    attend_generic::<false>(q, kt, v, n, scores, probs, out)
-}
-
+// `attend_generic` with fused multiply-adds on CPUs with AVX2 and FMA.
+with_avx2!(attend, attend_generic::<true>, attend_generic::<false>, (q: &[f32], kt: &[f32], v: &[f32], n: usize, scores: &mut [f32], probs: &mut [f32], out: &mut [f32]));
 with_avx2!(gelu_slice, gelu_generic, (src: &[f32], dst: &mut [f32]));
 with_avx2!(softmax_row, softmax_generic, (src: &[f32], dst: &mut [f32], scale: f32));
 with_avx2!(gelu_tanh_gated_row, gelu_tanh_gated_generic, (src: &[f32], dst: &mut [f32]));
@@ -451,8 +423,8 @@ impl Attention<'_> {
         let mut kt = vec![0f32; wide * keys];
         let mut v = vec![0f32; n * wide];
         let rows = &qkv[b * len * width..(b * len + n) * width];
+        let at = head * d;
         for (t, row) in rows.chunks_exact(width).enumerate() {
-            let at = head * d;
             for (slot, &x) in q[t * wide..][..d].iter_mut().zip(&row[at..at + d]) {
                 *slot = x * scale;
             }
