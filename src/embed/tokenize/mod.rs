@@ -1,5 +1,6 @@
 //! Text → token ids for one model: the folder's character map (if any) and the prompt
-//! prefix, then the `tokenizers` crate. The crate also cuts a long input into consecutive
+//! prefix, then the `tokenizers` crate's pipeline as `file` reads it from the folder
+//! (with akapit's own Unigram vocabulary, `unigram`, where the model has one). The crate also cuts a long input into consecutive
 //! windows that each fit the model (`Encoding::truncate`, no stride) and adds the model's
 //! special tokens to each (the tokenizer's post-processor), so long inputs are split,
 //! never truncated.
@@ -8,15 +9,18 @@
 //! with truncation set, tokenizers 0.23 stops tokenizing once the first window is full, and
 //! the windows after it are lost.
 
+mod file;
+mod unigram;
+
 use std::path::Path;
 
-use tokenizers::{Encoding, PostProcessor, Tokenizer, TruncationDirection};
+use tokenizers::{Encoding, PostProcessor, TruncationDirection};
 
 use super::Error;
 use crate::models::charmap::CharMap;
 
 pub struct TextTokenizer {
-    tokenizer: Tokenizer,
+    tokenizer: file::Pipeline,
     charmap: Option<CharMap>,
     /// Most tokens per window, special tokens included.
     window: usize,
@@ -27,17 +31,10 @@ impl TextTokenizer {
     /// are not cut until `set_window` says how long a window may be.
     pub fn load(dir: &Path) -> Result<Self, Error> {
         let path = dir.join("tokenizer.json");
-        let mut tokenizer = Tokenizer::from_file(&path).map_err(|e| Error::Tokenizer {
+        let tokenizer = file::load(&path).map_err(|detail| Error::Tokenizer {
             path: path.clone(),
-            detail: e.to_string(),
+            detail,
         })?;
-        tokenizer.with_padding(None);
-        tokenizer
-            .with_truncation(None)
-            .map_err(|e| Error::Tokenizer {
-                path: path.clone(),
-                detail: e.to_string(),
-            })?;
         let charmap = CharMap::load(dir).map_err(|e| Error::Tokenizer {
             path: dir.join(CharMap::FILE_NAME),
             detail: e.to_string(),

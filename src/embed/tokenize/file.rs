@@ -1,0 +1,153 @@
+//! Reading a model folder's `tokenizer.json` into the `tokenizers` crate's pipeline: the
+//! crate's normalizer, pre-tokenizer, post-processor and added tokens, read from the file
+//! as the crate reads them, around a vocabulary that is akapit's own `Unigram` when the
+//! file's model is one (it loads far faster) and the crate's model otherwise.
+//!
+//! Padding and truncation in the file are ignored: akapit pads its batches itself and cuts
+//! long inputs into windows (see the parent module). The decoder is not read: akapit never
+//! turns ids back into text.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use tokenizers::models::{ModelWrapper, TrainerWrapper};
+use tokenizers::{
+    AddedToken, DecoderWrapper, Model, NormalizerWrapper, PostProcessorWrapper,
+    PreTokenizerWrapper, Token, TokenizerBuilder, TokenizerImpl,
+};
+
+use super::unigram::{Unigram, UnigramFile};
+
+/// The tokenizer akapit runs.
+pub type Pipeline = TokenizerImpl<
+    Vocabulary,
+    NormalizerWrapper,
+    PreTokenizerWrapper,
+    PostProcessorWrapper,
+    DecoderWrapper,
+>;
+
+/// The fields of `tokenizer.json` that akapit uses; the model is kept as raw JSON until
+/// its type is known.
+#[derive(Deserialize)]
+struct TokenizerFile<'a> {
+    version: Option<String>,
+    #[serde(default)]
+    added_tokens: Vec<Added>,
+    normalizer: Option<NormalizerWrapper>,
+    pre_tokenizer: Option<PreTokenizerWrapper>,
+    post_processor: Option<PostProcessorWrapper>,
+    #[serde(borrow)]
+    model: &'a RawValue,
+}
+
+#[derive(Deserialize)]
+struct Added {
+    /// The id the file gives; the crate takes the model's id where the token is a piece.
+    #[allow(dead_code)]
+    id: u32,
+    #[serde(flatten)]
+    token: AddedToken,
+}
+
+/// Reads `path`; errors are messages for the user, the path is added by the caller.
+pub fn load(path: &Path) -> Result<Pipeline, String> {
+    let json = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    parse(&json)
+}
+
+/// A tokenizer from the text of a `tokenizer.json`.
+pub fn parse(json: &str) -> Result<Pipeline, String> {
+    let file: TokenizerFile = serde_json::from_str(json).map_err(|e| e.to_string())?;
+    if let Some(version) = &file.version {
+        if version != "1.0" {
+            return Err(format!("unknown tokenizer.json version {version:?}"));
+        }
+    }
+    // One pass reads a Unigram model; any other model (whose vocabulary is a map, not a
+    // list) fails it quickly and goes to the crate.
+    let vocabulary = match serde_json::from_str::<UnigramFile>(file.model.get()) {
+        Ok(unigram) if unigram.is_plain() => Vocabulary::Unigram(Unigram::from_file(unigram)?),
+        _ => crate_model(file.model)?,
+    };
+    let mut pipeline = TokenizerBuilder::new()
+        .with_model(vocabulary)
+        .with_normalizer(file.normalizer)
+        .with_pre_tokenizer(file.pre_tokenizer)
+        .with_post_processor(file.post_processor)
+        .with_decoder(None)
+        .build()
+        .map_err(|e| e.to_string())?;
+    pipeline
+        .add_tokens(file.added_tokens.into_iter().map(|added| added.token))
+        .map_err(|e| e.to_string())?;
+    Ok(pipeline)
+}
+
+fn crate_model(raw: &RawValue) -> Result<Vocabulary, String> {
+    serde_json::from_str(raw.get())
+        .map(|model| Vocabulary::Crate(Box::new(model)))
+        .map_err(|e| e.to_string())
+}
+
+/// The model inside the pipeline: akapit's Unigram, or whatever the crate reads.
+pub enum Vocabulary {
+    Unigram(Unigram),
+    /// Boxed: the crate's models are several times the size of akapit's Unigram.
+    Crate(Box<ModelWrapper>),
+}
+
+impl Model for Vocabulary {
+    type Trainer = TrainerWrapper;
+
+    fn tokenize(&self, sequence: &str) -> tokenizers::Result<Vec<Token>> {
+        match self {
+            Vocabulary::Unigram(model) => model.tokenize(sequence),
+            Vocabulary::Crate(model) => model.tokenize(sequence),
+        }
+    }
+
+    fn token_to_id(&self, token: &str) -> Option<u32> {
+        match self {
+            Vocabulary::Unigram(model) => model.token_to_id(token),
+            Vocabulary::Crate(model) => model.token_to_id(token),
+        }
+    }
+
+    fn id_to_token(&self, id: u32) -> Option<String> {
+        match self {
+            Vocabulary::Unigram(model) => model.id_to_token(id),
+            Vocabulary::Crate(model) => model.id_to_token(id),
+        }
+    }
+
+    fn get_vocab(&self) -> HashMap<String, u32> {
+        match self {
+            Vocabulary::Unigram(model) => model.get_vocab(),
+            Vocabulary::Crate(model) => model.get_vocab(),
+        }
+    }
+
+    fn get_vocab_size(&self) -> usize {
+        match self {
+            Vocabulary::Unigram(model) => model.get_vocab_size(),
+            Vocabulary::Crate(model) => model.get_vocab_size(),
+        }
+    }
+
+    fn save(&self, folder: &Path, prefix: Option<&str>) -> tokenizers::Result<Vec<PathBuf>> {
+        match self {
+            Vocabulary::Unigram(model) => model.save(folder, prefix),
+            Vocabulary::Crate(model) => model.save(folder, prefix),
+        }
+    }
+
+    fn get_trainer(&self) -> TrainerWrapper {
+        match self {
+            Vocabulary::Unigram(model) => TrainerWrapper::UnigramTrainer(model.get_trainer()),
+            Vocabulary::Crate(model) => model.get_trainer(),
+        }
+    }
+}
