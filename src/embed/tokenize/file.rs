@@ -34,22 +34,15 @@ pub type Pipeline = TokenizerImpl<
 #[derive(Deserialize)]
 struct TokenizerFile<'a> {
     version: Option<String>,
+    /// Each with the id the file gives it, which is not read: as in the crate, a token
+    /// takes the vocabulary's id where it is a piece, and the next free id otherwise.
     #[serde(default)]
-    added_tokens: Vec<Added>,
+    added_tokens: Vec<AddedToken>,
     normalizer: Option<NormalizerWrapper>,
     pre_tokenizer: Option<PreTokenizerWrapper>,
     post_processor: Option<PostProcessorWrapper>,
     #[serde(borrow)]
     model: &'a RawValue,
-}
-
-#[derive(Deserialize)]
-struct Added {
-    /// The id the file gives; the crate takes the model's id where the token is a piece.
-    #[allow(dead_code)]
-    id: u32,
-    #[serde(flatten)]
-    token: AddedToken,
 }
 
 /// Reads `path`; errors are messages for the user, the path is added by the caller.
@@ -59,7 +52,7 @@ pub fn load(path: &Path) -> Result<Pipeline, String> {
 }
 
 /// A tokenizer from the text of a `tokenizer.json`.
-pub fn parse(json: &str) -> Result<Pipeline, String> {
+fn parse(json: &str) -> Result<Pipeline, String> {
     let file: TokenizerFile = serde_json::from_str(json).map_err(|e| e.to_string())?;
     if let Some(version) = &file.version {
         if version != "1.0" {
@@ -81,7 +74,7 @@ pub fn parse(json: &str) -> Result<Pipeline, String> {
         .build()
         .map_err(|e| e.to_string())?;
     pipeline
-        .add_tokens(file.added_tokens.into_iter().map(|added| added.token))
+        .add_tokens(file.added_tokens)
         .map_err(|e| e.to_string())?;
     Ok(pipeline)
 }
