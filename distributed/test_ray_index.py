@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """The Ray job, for real: a local Ray cluster of three simulated nodes (one CPU each, from
-`ray.cluster_utils.Cluster`) builds the index of the repository's eval/ corpora, written as
-one file per record. One part's worker is killed (SIGKILL, with its akapit) once that part
-has stored its first checkpoint; Ray retries the task, which resumes. The joined index must
-then hold every document once, with as many passages as a single-process build of the same
-files, and answer every sampled question in every mode as that build does (scores within
-5e-4: a window embedded in a batch of other lengths differs in the 5th decimal).
+`ray.cluster_utils.Cluster`) builds the index of the repository's eval/ corpora (at most
+RECORDS_PER_SET records of each), written as one file per record. One part's worker is
+killed (SIGKILL, with its akapit) once that part has stored its first checkpoint; Ray
+retries the task, which resumes. The joined index must then hold every document once, with
+as many passages as a single-process build of the same files, and answer every sampled
+question in every mode as that build does (the same passages, scores within TOLERANCE).
 
     python3 distributed/test_ray_index.py AKAPIT WORK     (run by .ci/run)
 """
@@ -35,6 +35,9 @@ import ray_index  # noqa: E402
 REPO = Path(__file__).resolve().parent.parent
 SETS = ["poquad-dev", "xquad-en", "tatoeba-en-pl", "gnome-help-pl", "gnome-help-en", "manpages-pl"]
 QUESTIONS_PER_SET = 10
+# manpages-pl alone has 4,610 records, two thirds of the whole; its first 1,500 keep the test
+# about 40% shorter and still give every part thousands of files of every kind.
+RECORDS_PER_SET = 1500
 # How far one passage's score may move between the Ray-built index and the single build.
 # A passage's vector no longer depends on the batch it was embedded in (attention and
 # pooling run over each sequence's own length; `tests/golden_e5.rs` checks the bits), so
@@ -46,8 +49,9 @@ def write_corpus(root: Path) -> int:
     count = 0
     for name in SETS:
         (root / name).mkdir(parents=True, exist_ok=True)
-        for line in open(REPO / "eval" / name / "corpus.jsonl", encoding="utf-8"):
-            record = json.loads(line)
+        with open(REPO / "eval" / name / "corpus.jsonl", encoding="utf-8") as lines:
+            records = [json.loads(line) for _, line in zip(range(RECORDS_PER_SET), lines)]
+        for record in records:
             file = "".join(c if c.isalnum() or c in "_.-" else "_" for c in str(record["_id"]))
             title = (record.get("title") or "").strip()
             text = f"{title}\n\n{record['text']}" if title else record["text"]
