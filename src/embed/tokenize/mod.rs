@@ -1,9 +1,9 @@
 //! Text → token ids for one model: the folder's character map (if any) and the prompt
-//! prefix, then the `tokenizers` crate's pipeline as `file` reads it from the folder
-//! (with akapit's own Unigram vocabulary, `unigram`, where the model has one). The crate also cuts a long input into consecutive
-//! windows that each fit the model (`Encoding::truncate`, no stride) and adds the model's
-//! special tokens to each (the tokenizer's post-processor), so long inputs are split,
-//! never truncated.
+//! prefix, then the `tokenizers` crate's pipeline as `file` reads it from the folder (with
+//! akapit's own Unigram vocabulary, `unigram`, where the model has one). The crate also
+//! cuts a long input into consecutive windows that each fit the model
+//! (`Encoding::truncate`, no stride) and adds the model's special tokens to each (the
+//! tokenizer's post-processor), so long inputs are split, never truncated.
 //!
 //! The truncation is applied to the finished encoding rather than set on the tokenizer:
 //! with truncation set, tokenizers 0.23 stops tokenizing once the first window is full, and

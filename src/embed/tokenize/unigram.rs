@@ -56,6 +56,14 @@ struct Piece {
     score: f64,
 }
 
+impl Piece {
+    /// Piece `id`'s text in `all`, the buffer of every piece's text.
+    fn text<'a>(pieces: &[Piece], all: &'a str, id: u32) -> &'a str {
+        let piece = &pieces[id as usize];
+        &all[piece.start as usize..(piece.start + piece.len) as usize]
+    }
+}
+
 pub struct Unigram {
     /// Every piece's text, back to back.
     text: String,
@@ -129,8 +137,7 @@ impl Unigram {
     }
 
     fn piece(&self, id: u32) -> &str {
-        let piece = &self.pieces[id as usize];
-        &self.text[piece.start as usize..(piece.start + piece.len) as usize]
+        Piece::text(&self.pieces, &self.text, id)
     }
 
     fn insert(&mut self, text: &str, id: u32) {
@@ -142,10 +149,7 @@ impl Unigram {
             hasher,
             ..
         } = self;
-        let text_of = |id: u32| {
-            let piece = &pieces[id as usize];
-            &all[piece.start as usize..(piece.start + piece.len) as usize]
-        };
+        let text_of = |id: u32| Piece::text(pieces, all, id);
         match index.entry(
             hash,
             |&other| text_of(other) == text,
@@ -213,30 +217,29 @@ impl Unigram {
                 };
             }
         }
-        let mut tokens = Vec::new();
+        let mut tokens: Vec<(usize, usize, u32)> = Vec::new();
         let mut end = size;
         while end > 0 {
             let step = best[end];
             let start = step.start.ok_or("the segmentation has a gap")?;
             let unknown = Some(step.id) == self.unk_id;
             match tokens.last_mut() {
-                Some((fused_start, _, true)) if unknown => *fused_start = start,
-                _ => tokens.push((start, end, unknown)),
+                Some((fused_start, _, id)) if unknown && Some(*id) == self.unk_id => {
+                    *fused_start = start
+                }
+                _ => tokens.push((start, end, step.id)),
             }
             end = start;
         }
         tokens.reverse();
-        // As the crate does, a token's id is its text's; fused unknown text is `<unk>`.
-        tokens
-            .into_iter()
-            .map(|(start, end, _)| {
-                let id = match self.find(&sentence[start..end]) {
-                    Some(id) => id,
-                    None => self.unk_id.ok_or("unknown text and no unk_id")?,
-                };
-                Ok((start, end, id))
-            })
-            .collect()
+        // As the crate does, fused unknown text takes its own id if the vocabulary has
+        // that text, and stays `<unk>` otherwise; every other id came from the table.
+        for (start, end, id) in &mut tokens {
+            if Some(*id) == self.unk_id {
+                *id = self.find(&sentence[*start..*end]).unwrap_or(*id);
+            }
+        }
+        Ok(tokens)
     }
 }
 
