@@ -247,7 +247,20 @@ fn multiply_add<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
 }
 
 // `attend_generic` with fused multiply-adds on CPUs with AVX2 and FMA.
-with_avx2!(attend, attend_generic::<true>, attend_generic::<false>, (q: &[f32], kt: &[f32], v: &[f32], n: usize, scores: &mut [f32], probs: &mut [f32], out: &mut [f32]));
+with_avx2!(
+    attend,
+    attend_generic::<true>,
+    attend_generic::<false>,
+    (
+        q: &[f32],
+        kt: &[f32],
+        v: &[f32],
+        n: usize,
+        scores: &mut [f32],
+        probs: &mut [f32],
+        out: &mut [f32]
+    )
+);
 with_avx2!(gelu_slice, gelu_generic, (src: &[f32], dst: &mut [f32]));
 with_avx2!(softmax_row, softmax_generic, (src: &[f32], dst: &mut [f32], scale: f32));
 with_avx2!(gelu_tanh_gated_row, gelu_tanh_gated_generic, (src: &[f32], dst: &mut [f32]));
