@@ -46,6 +46,12 @@ const ACTIVATION_LEVELS: f32 = 127.0;
 /// AVX2 one (8 and 8, over half a panel).
 const MR_VNNI: usize = 6;
 const MR_AVX2: usize = 4;
+/// How many quads ahead the AVX2 kernel asks for a panel's weights (both cache lines of a
+/// quad, so the second half's pass finds them too). A question has few rows, so each panel
+/// comes from memory once per product and the kernel waited on its first load: a quarter of
+/// the product's samples. 8 quads (1 KiB) ahead cut 400 questions' time by 15% on Zen 3;
+/// 16 was no better.
+const PREFETCH: usize = 8;
 
 /// Which integer dot products a product runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -249,7 +255,7 @@ impl PackedI8 {
 mod x86 {
     use super::{
         quantise, scale_of, Kernel, OutPtr, PackedI8, ACTIVATION_LEVELS, GROUP, GROUP_QUADS, MC,
-        MR_AVX2, MR_VNNI, NR, QUAD,
+        MR_AVX2, MR_VNNI, NR, PREFETCH, QUAD,
     };
     use std::arch::x86_64::*;
     use std::ops::Range;
@@ -545,6 +551,11 @@ mod x86 {
                 // and each 4-byte read inside its row.
                 unsafe {
                     let panel = bp.add(quad * QUAD + 4 * first);
+                    // Past the panel's end this asks for bytes it never reads: a prefetch
+                    // does not fault.
+                    let ahead = bp.wrapping_add((quad + PREFETCH) * QUAD);
+                    _mm_prefetch::<_MM_HINT_T0>(ahead.cast());
+                    _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(64).cast());
                     let b0 = _mm256_loadu_si256(panel.cast());
                     let b1 = _mm256_loadu_si256(panel.add(32).cast());
                     for (r, sum) in sums.iter_mut().enumerate() {
