@@ -168,65 +168,78 @@ fn softmax_generic(src: &[f32], dst: &mut [f32], scale: f32) {
     dst.iter_mut().for_each(|o| *o *= inv);
 }
 
-/// Queries and keys per tile of the attention kernel: a tile's 4 × 16 sums stay in
-/// registers (eight 8-lane vectors) while the head dimension is walked.
-const QUERY_TILE: usize = 4;
-const KEY_TILE: usize = 16;
+/// Queries, keys and value columns per tile of the attention kernel: one 8-lane vector.
+/// A product's 8 × 8 sums stay in registers while it walks the head dimension or the keys.
+const TILE: usize = 8;
 
-/// One head of one sequence, in tiles: `q` `[queries, d]` (already scaled; `queries` a
-/// multiple of `QUERY_TILE`), `kt` = Kᵀ `[d, keys]` (`keys` a multiple of `KEY_TILE`,
-/// zero past the `n` real keys), `v` `[n, d]`, into `out` `[queries, d]`; `d` is a
-/// multiple of `KEY_TILE`. `scores` and `probs` are `QUERY_TILE × keys` scratch.
+/// One head of one sequence of `n` real rows, in tiles. Every operand is laid out so that
+/// a product walks it straight through, and the scores come out with the queries across
+/// the lanes, so the softmax over keys is lane by lane and its output is already what the
+/// second product broadcasts:
+/// - `q` `[queries / TILE][d]`: per tile of queries and dimension, the tile's values side
+///   by side (already scaled);
+/// - `k` `[keys / TILE][d]`: the same for the keys (zero past the `n` real ones);
+/// - `v` `[wide / TILE][n]`: per tile of `wide` ≥ d value columns and key, the tile's
+///   values (zero past the head's `d` columns);
+/// - `out` `[queries][wide]`; `scores` (a row per key, to whole tiles) is scratch.
 #[inline(always)]
 fn attend_generic<const FMA: bool>(
-    q: &[f32],
-    kt: &[f32],
-    v: &[f32],
+    q: &[[f32; TILE]],
+    k: &[[f32; TILE]],
+    v: &[[f32; TILE]],
     n: usize,
-    scores: &mut [f32],
-    probs: &mut [f32],
+    scores: &mut [[f32; TILE]],
     out: &mut [f32],
 ) {
-    let keys = scores.len() / QUERY_TILE;
-    let d = kt.len() / keys;
-    let tile = QUERY_TILE * d;
-    for (queries, rows) in q.chunks_exact(tile).zip(out.chunks_exact_mut(tile)) {
-        for first in (0..keys).step_by(KEY_TILE) {
-            let columns = kt[first..].chunks(keys).take(d).enumerate();
-            let sums = outer_sums::<FMA>(columns.map(|(c, k)| {
-                let q = std::array::from_fn(|r| queries[r * d + c]);
-                (q, k.first_chunk().expect("keys come in whole tiles"))
-            }));
-            for (r, sum) in sums.iter().enumerate() {
-                scores[r * keys + first..][..KEY_TILE].copy_from_slice(sum);
+    let d = k.len() / (scores.len() / TILE);
+    let wide = v.len() / n * TILE;
+    for (queries, rows) in q.chunks_exact(d).zip(out.chunks_exact_mut(TILE * wide)) {
+        // scores[j][r]: key j against query r of the tile.
+        for (keys, scores) in k.chunks_exact(d).zip(scores.chunks_exact_mut(TILE)) {
+            scores.copy_from_slice(&outer_sums::<FMA>(keys, queries));
+        }
+        let probs = &mut scores[..n];
+        let mut max = [f32::NEG_INFINITY; TILE];
+        for s in probs.iter() {
+            for (m, &x) in max.iter_mut().zip(s) {
+                // `if`, not `f32::max`, so that the comparison vectorises.
+                *m = if x > *m { x } else { *m };
             }
         }
-        for r in 0..QUERY_TILE {
-            let row = r * keys..r * keys + n;
-            softmax_generic(&scores[row.clone()], &mut probs[row], 1.0);
+        // Four partial sums per lane, so that the additions do not wait on each other.
+        let mut partial = [[0f32; TILE]; 4];
+        for part in probs.chunks_mut(4) {
+            for (s, total) in part.iter_mut().zip(&mut partial) {
+                for ((x, &m), total) in s.iter_mut().zip(&max).zip(total) {
+                    *x = exp_nonpositive(*x - m);
+                    *total += *x;
+                }
+            }
         }
-        for first in (0..d).step_by(KEY_TILE) {
-            let values = v[first..].chunks(d).take(n).enumerate();
-            let sums = outer_sums::<FMA>(values.map(|(j, value)| {
-                let p = std::array::from_fn(|r| probs[r * keys + j]);
-                (p, value.first_chunk().expect("values come in whole tiles"))
-            }));
-            for (r, sum) in sums.iter().enumerate() {
-                rows[r * d + first..][..KEY_TILE].copy_from_slice(sum);
+        let inverse: [f32; TILE] = std::array::from_fn(|r| {
+            1.0 / ((partial[0][r] + partial[1][r]) + (partial[2][r] + partial[3][r]))
+        });
+        // rows[r][c] = Σ_j e^…[j][r] · v[j][c] / Σ_j e^…[j][r], a tile of value columns at
+        // a time.
+        for (t, values) in v.chunks_exact(n).enumerate() {
+            let sums = outer_sums::<FMA>(probs, values);
+            for ((r, sum), &inverse) in sums.iter().enumerate().zip(&inverse) {
+                for (o, &x) in rows[r * wide + t * TILE..][..TILE].iter_mut().zip(sum) {
+                    *o = x * inverse;
+                }
             }
         }
     }
 }
 
-/// One tile of a matrix product: the sum over `steps` of the outer products `a ⊗ b` of a
-/// column of the left operand and a row of the right one, kept in registers.
+/// One tile of a matrix product: `sums[i][j]`, the sum over the steps of `a[i] · b[j]`,
+/// the outer products of a column of the left operand and a row of the right one, kept
+/// in registers.
 #[inline(always)]
-fn outer_sums<'a, const FMA: bool>(
-    steps: impl Iterator<Item = ([f32; QUERY_TILE], &'a [f32; KEY_TILE])>,
-) -> [[f32; KEY_TILE]; QUERY_TILE] {
-    let mut sums = [[0f32; KEY_TILE]; QUERY_TILE];
-    for (a, b) in steps {
-        for (sum, &a) in sums.iter_mut().zip(&a) {
+fn outer_sums<const FMA: bool>(a: &[[f32; TILE]], b: &[[f32; TILE]]) -> [[f32; TILE]; TILE] {
+    let mut sums = [[0f32; TILE]; TILE];
+    for (a, b) in a.iter().zip(b) {
+        for (sum, &a) in sums.iter_mut().zip(a) {
             for (s, &b) in sum.iter_mut().zip(b) {
                 *s = multiply_add::<FMA>(a, b, *s);
             }
@@ -252,12 +265,11 @@ with_avx2!(
     attend_generic::<true>,
     attend_generic::<false>,
     (
-        q: &[f32],
-        kt: &[f32],
-        v: &[f32],
+        q: &[[f32; TILE]],
+        k: &[[f32; TILE]],
+        v: &[[f32; TILE]],
         n: usize,
-        scores: &mut [f32],
-        probs: &mut [f32],
+        scores: &mut [[f32; TILE]],
         out: &mut [f32]
     )
 );
@@ -423,38 +435,67 @@ struct Attention<'a> {
     heads: usize,
 }
 
+/// A thread's buffers for `Attention::head`, reused from head to head.
+#[derive(Default)]
+struct Scratch {
+    q: Vec<[f32; TILE]>,
+    k: Vec<[f32; TILE]>,
+    v: Vec<[f32; TILE]>,
+    scores: Vec<[f32; TILE]>,
+    out: Vec<f32>,
+}
+
+/// `buffer` as `len` zeros, keeping its allocation.
+fn zeroed<T: Copy + Default>(buffer: &mut Vec<T>, len: usize) -> &mut [T] {
+    buffer.clear();
+    buffer.resize(len, T::default());
+    buffer
+}
+
 impl Attention<'_> {
     /// Head `head` of sequence `b` (`n` real rows of the `len` in `qkv`), `[n, d]`. The
-    /// operands are copied out zero-padded to whole tiles.
-    fn head(&self, qkv: &[f32], len: usize, d: usize, b: usize, head: usize, n: usize) -> Vec<f32> {
+    /// operands are copied into `s` in `attend`'s tiles, zero-padded to whole tiles.
+    #[allow(clippy::too_many_arguments)]
+    fn head(
+        &self,
+        qkv: &[f32],
+        len: usize,
+        d: usize,
+        b: usize,
+        head: usize,
+        n: usize,
+        s: &mut Scratch,
+    ) -> Vec<f32> {
         let hidden = self.heads * d;
         let width = 3 * hidden;
         let scale = 1.0 / (d as f32).sqrt();
-        let (queries, keys) = (n.next_multiple_of(QUERY_TILE), n.next_multiple_of(KEY_TILE));
-        let wide = d.next_multiple_of(KEY_TILE);
-        let mut q = vec![0f32; queries * wide];
-        let mut kt = vec![0f32; wide * keys];
-        let mut v = vec![0f32; n * wide];
+        let tiles = n.div_ceil(TILE);
+        let wide = d.next_multiple_of(TILE);
+        let q = zeroed(&mut s.q, tiles * d);
+        let k = zeroed(&mut s.k, tiles * d);
+        let v = zeroed(&mut s.v, wide / TILE * n);
         let rows = &qkv[b * len * width..(b * len + n) * width];
         let at = head * d;
         for (t, row) in rows.chunks_exact(width).enumerate() {
-            for (slot, &x) in q[t * wide..][..d].iter_mut().zip(&row[at..at + d]) {
-                *slot = x * scale;
+            let (tile, lane) = (t / TILE * d, t % TILE);
+            let q = q[tile..tile + d].iter_mut().zip(&row[at..at + d]);
+            let k = k[tile..tile + d].iter_mut().zip(&row[hidden + at..][..d]);
+            for ((q, &x), (k, &y)) in q.zip(k) {
+                q[lane] = x * scale;
+                k[lane] = y;
             }
-            for (c, &k) in row[hidden + at..hidden + at + d].iter().enumerate() {
-                kt[c * keys + t] = k;
+            for (c, part) in row[2 * hidden + at..][..d].chunks(TILE).enumerate() {
+                v[c * n + t][..part.len()].copy_from_slice(part);
             }
-            v[t * wide..][..d].copy_from_slice(&row[2 * hidden + at..2 * hidden + at + d]);
         }
-        let mut out = vec![0f32; queries * wide];
-        let mut scores = vec![0f32; QUERY_TILE * keys];
-        let mut probs = vec![0f32; QUERY_TILE * keys];
-        attend(&q, &kt, &v, n, &mut scores, &mut probs, &mut out);
-        out.chunks_exact(wide)
-            .take(n)
-            .flat_map(|row| &row[..d])
-            .copied()
-            .collect()
+        let out = zeroed(&mut s.out, tiles * TILE * wide);
+        let scores = zeroed(&mut s.scores, tiles * TILE);
+        attend(q, k, v, n, scores, out);
+        let mut values = Vec::with_capacity(n * d);
+        for row in out.chunks_exact(wide).take(n) {
+            values.extend_from_slice(&row[..d]);
+        }
+        values
     }
 }
 
@@ -481,13 +522,16 @@ impl CustomOp1 for Attention<'_> {
         let tasks: Vec<(usize, usize)> = (0..batch)
             .flat_map(|b| (0..self.heads).map(move |head| (b, head)))
             .collect();
-        let run = |&(b, head): &(usize, usize)| self.head(qkv, len, d, b, head, lengths[b]);
+        let run = |s: &mut Scratch, &(b, head): &(usize, usize)| {
+            self.head(qkv, len, d, b, head, lengths[b], s)
+        };
         // Multiply-adds of both products; small ones (a question) are not worth a thread.
         let work: usize = lengths.iter().map(|&n| 2 * n * n * hidden).sum();
         let parts: Vec<Vec<f32>> = if work < 1 << 20 {
-            tasks.iter().map(run).collect()
+            let mut scratch = Scratch::default();
+            tasks.iter().map(|task| run(&mut scratch, task)).collect()
         } else {
-            tasks.par_iter().map(run).collect()
+            tasks.par_iter().map_init(Scratch::default, run).collect()
         };
         // Padding rows stay zero: nothing reads them but later padding rows.
         let mut out = vec![0f32; rows * hidden];
