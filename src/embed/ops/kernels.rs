@@ -195,8 +195,8 @@ fn attend_generic<const FMA: bool>(
     let wide = v.len() / n * TILE;
     for (queries, rows) in q.chunks_exact(d).zip(out.chunks_exact_mut(TILE * wide)) {
         // scores[j][r]: key j against query r of the tile.
-        for (keys, scores) in k.chunks_exact(d).zip(scores.chunks_exact_mut(TILE)) {
-            scores.copy_from_slice(&outer_sums::<FMA>(keys, queries));
+        for (keys, scores) in k.chunks_exact(d).zip(scores.as_chunks_mut::<TILE>().0) {
+            *scores = outer_sums::<FMA>(keys, queries);
         }
         let probs = &mut scores[..n];
         let mut max = [f32::NEG_INFINITY; TILE];
@@ -484,8 +484,13 @@ impl Attention<'_> {
                 q[lane] = x * scale;
                 k[lane] = y;
             }
-            for (c, part) in row[2 * hidden + at..][..d].chunks(TILE).enumerate() {
-                v[c * n + t][..part.len()].copy_from_slice(part);
+            // Whole tiles as array moves (a `copy_from_slice` of 8 values was a `memcpy` call).
+            let (tiles, rest) = row[2 * hidden + at..][..d].as_chunks::<TILE>();
+            for (c, &part) in tiles.iter().enumerate() {
+                v[c * n + t] = part;
+            }
+            if !rest.is_empty() {
+                v[tiles.len() * n + t][..rest.len()].copy_from_slice(rest);
             }
         }
         let out = zeroed(&mut s.out, tiles * TILE * wide);
