@@ -11,6 +11,8 @@
 //! row in the low half), which is the pair `vdpbf16ps` multiplies lane by lane. The
 //! microkernel keeps [`MR`] × [`NR`] sums in sixteen registers.
 
+use std::mem::MaybeUninit;
+
 use super::split::{split, OutPtr, Packed};
 
 /// Output columns per panel: two registers of 16 f32.
@@ -85,33 +87,57 @@ impl PackedBf16 {
         })
     }
 
-    /// `out = a · W`, `a` row-major `[rows, inputs]`, `out` `[rows, outputs]`; the work
+    /// `out = a · W`, plus `bias` on every row, `a` row-major `[rows, inputs]`, `out`
+    /// `[rows, outputs]`, which may start uninitialised: every value is written. The work
     /// is split across the cores by rows, or by panels when there are few rows.
     ///
     /// # Panics
-    /// When `a` is not whole rows or `out` is not their size: the kernel writes through
-    /// raw pointers, so the sizes are checked in release builds too.
+    /// When `a` is not whole rows, `out` is not their size or `bias` not one value per
+    /// output: the kernel writes through raw pointers, so the sizes are checked in release
+    /// builds too.
+    pub fn matmul_biased(&self, a: &[f32], bias: Option<&[f32]>, out: &mut [MaybeUninit<f32>]) {
+        self.run(a, bias, out.len(), OutPtr(out.as_mut_ptr().cast()));
+    }
+
+    /// `matmul_biased` without a bias, into initialised values (for the tests).
+    #[cfg(test)]
     pub fn matmul(&self, a: &[f32], out: &mut [f32]) {
+        self.run(a, None, out.len(), OutPtr(out.as_mut_ptr()));
+    }
+
+    /// The product into the `len` values at `out`.
+    fn run(&self, a: &[f32], bias: Option<&[f32]>, len: usize, out: OutPtr) {
         let rows = a.len() / self.inputs.max(1);
         assert!(
-            a.len() == rows * self.inputs && out.len() == rows * self.outputs,
-            "bf16 product: {} inputs and {} outputs for {} rows of {}",
+            a.len() == rows * self.inputs && len == rows * self.outputs,
+            "bf16 product: {} inputs and {len} outputs for {rows} rows of {}",
             a.len(),
-            out.len(),
-            rows,
             self.inputs
         );
+        assert!(
+            bias.is_none_or(|b| b.len() == self.outputs),
+            "bf16 product: a bias of the wrong size"
+        );
         let panels = self.outputs.div_ceil(NR);
-        let out = OutPtr(out.as_mut_ptr());
         let work = rows * self.inputs * self.outputs;
         split(rows, panels, work, MR, MC / 2, |rows, panels| {
-            // SAFETY: `PackedBf16` exists only where `supported()` held; `split` gives
-            // every call a distinct block of `out` (disjoint rows or disjoint panels).
+            // SAFETY: `PackedBf16` exists only where `supported()` held (so on x86-64,
+            // where this writes every value); `out` holds `rows × outputs` values, and
+            // `split` gives every call a distinct block of them (disjoint rows or panels).
             #[cfg(target_arch = "x86_64")]
             unsafe {
                 x86::product(self, a, rows, panels, out)
             }
         });
+        if let Some(bias) = bias {
+            // SAFETY: the kernel wrote all `len` values above, and the threads are done.
+            let out = unsafe { std::slice::from_raw_parts_mut(out.0, len) };
+            for row in out.chunks_exact_mut(self.outputs) {
+                for (o, b) in row.iter_mut().zip(bias) {
+                    *o += b;
+                }
+            }
+        }
     }
 }
 
@@ -270,8 +296,8 @@ impl Packed for PackedBf16 {
         self.outputs
     }
 
-    fn matmul(&self, a: &[f32], out: &mut [f32]) {
-        PackedBf16::matmul(self, a, out)
+    fn matmul(&self, a: &[f32], bias: Option<&[f32]>, out: &mut [MaybeUninit<f32>]) {
+        PackedBf16::matmul_biased(self, a, bias, out)
     }
 }
 
@@ -345,6 +371,38 @@ mod tests {
                 assert!(
                     (got - want).abs() <= tolerance,
                     "{rows}x{inputs}x{outputs} at {i}: {got} vs {want}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    #[cfg_attr(
+        not(akapit_cpu_avx512bf16),
+        ignore = "this CPU has no AVX512-BF16 (build.rs read /proc/cpuinfo)"
+    )]
+    fn the_bias_lands_on_every_value_of_an_output_that_was_not_zeroed() {
+        assert!(supported(), "{REBUILD}");
+        for (rows, inputs, outputs) in [(1, 1, 1), (9, 33, 40), (130, 70, 33), (1000, 64, 100)] {
+            let (a, w, bias) = (
+                values(rows * inputs, 3),
+                values(outputs * inputs, 4),
+                values(outputs, 5),
+            );
+            let packed = PackedBf16::pack(&w, inputs, outputs).expect("supported");
+            let mut plain = vec![0f32; rows * outputs];
+            packed.matmul(&a, &mut plain);
+            // NaN where a value is not written.
+            let mut out = vec![MaybeUninit::new(f32::NAN); rows * outputs];
+            packed.matmul_biased(&a, Some(&bias), &mut out);
+            for (i, (got, want)) in out.iter().zip(&plain).enumerate() {
+                // SAFETY: every value was initialised (to NaN) above.
+                let got = unsafe { got.assume_init() };
+                let want = want + bias[i % outputs];
+                assert_eq!(
+                    got.to_bits(),
+                    want.to_bits(),
+                    "{rows}x{inputs}x{outputs} at {i}"
                 );
             }
         }

@@ -27,6 +27,8 @@
 //! inputs (a quad) a panel stores four weights per column side by side, which is what
 //! both instructions multiply lane by lane.
 
+use std::mem::MaybeUninit;
+
 use super::split::{split, OutPtr, Packed};
 
 /// Output columns per panel: two 512-bit registers of 16 i32 sums.
@@ -221,31 +223,46 @@ impl PackedI8 {
         })
     }
 
-    /// `out = a · W`, `a` row-major `[rows, inputs]`, `out` `[rows, outputs]`; the work
+    /// `out = a · W`, plus `bias` on every row, `a` row-major `[rows, inputs]`, `out`
+    /// `[rows, outputs]`, which may start uninitialised: every value is written. The work
     /// is split across the cores by rows, or by panels when there are few rows.
     ///
     /// # Panics
-    /// When `a` is not whole rows or `out` is not their size: the kernels write through
-    /// raw pointers, so the sizes are checked in release builds too.
+    /// When `a` is not whole rows, `out` is not their size or `bias` not one value per
+    /// output: the kernels write through raw pointers, so the sizes are checked in release
+    /// builds too.
+    pub fn matmul_biased(&self, a: &[f32], bias: Option<&[f32]>, out: &mut [MaybeUninit<f32>]) {
+        self.run(a, bias, out.len(), OutPtr(out.as_mut_ptr().cast()));
+    }
+
+    /// `matmul_biased` without a bias, into initialised values (for the tests).
+    #[cfg(test)]
     pub fn matmul(&self, a: &[f32], out: &mut [f32]) {
+        self.run(a, None, out.len(), OutPtr(out.as_mut_ptr()));
+    }
+
+    /// The product into the `len` values at `out`.
+    fn run(&self, a: &[f32], bias: Option<&[f32]>, len: usize, out: OutPtr) {
         let rows = a.len() / self.inputs;
         assert!(
-            a.len() == rows * self.inputs && out.len() == rows * self.outputs,
-            "int8 product: {} inputs and {} outputs for {} rows of {}",
+            a.len() == rows * self.inputs && len == rows * self.outputs,
+            "int8 product: {} inputs and {len} outputs for {rows} rows of {}",
             a.len(),
-            out.len(),
-            rows,
             self.inputs
         );
+        assert!(
+            bias.is_none_or(|b| b.len() == self.outputs),
+            "int8 product: a bias of the wrong size"
+        );
         let panels = self.outputs.div_ceil(NR);
-        let out = OutPtr(out.as_mut_ptr());
         let work = rows * self.inputs * self.outputs;
         split(rows, panels, work, MR_VNNI, MC / 2, |rows, panels| {
-            // SAFETY: `PackedI8` exists only where its kernel's CPU features were found;
-            // `split` gives every call a distinct block of `out`.
+            // SAFETY: `PackedI8` exists only where its kernel's CPU features were found
+            // (so on x86-64, where this writes every value); `out` holds `rows × outputs`
+            // values, and `split` gives every call a distinct block of them.
             #[cfg(target_arch = "x86_64")]
             unsafe {
-                x86::product(self, a, rows, panels, out)
+                x86::product(self, a, bias, rows, panels, out)
             }
         });
     }
@@ -260,16 +277,18 @@ mod x86 {
     use std::arch::x86_64::*;
     use std::ops::Range;
 
-    /// Rows `rows` × panels `panels` of the product into `out`.
+    /// Rows `rows` × panels `panels` of the product, plus `bias` (one value per output),
+    /// into `out`: every value of the block is written.
     ///
     /// # Safety
     /// The CPU runs `w.kernel`; `a` holds at least `rows.end` rows of `w.inputs` values;
-    /// `out` points at `rows.end × w.outputs` writable values, and no other thread writes
-    /// the block `rows` × `panels` of it while this runs.
+    /// `out` points at `rows.end × w.outputs` writable values, and no other thread reads
+    /// or writes the block `rows` × `panels` of it while this runs.
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn product(
         w: &PackedI8,
         a: &[f32],
+        bias: Option<&[f32]>,
         rows: Range<usize>,
         panels: Range<usize>,
         out: OutPtr,
@@ -326,6 +345,21 @@ mod x86 {
                         }
                     }
                     r += step;
+                }
+                if let Some(bias) = bias {
+                    // While the block is in the cache.
+                    let bias = &bias[panel * NR..][..columns.count];
+                    for r in 0..count {
+                        // SAFETY: the kernels above wrote these `columns.count` values of
+                        // row `start + r`, which lie in this call's block.
+                        let row = unsafe {
+                            let first = out.0.add((start + r) * w.outputs + panel * NR);
+                            std::slice::from_raw_parts_mut(first, bias.len())
+                        };
+                        for (o, b) in row.iter_mut().zip(bias) {
+                            *o += b;
+                        }
+                    }
                 }
             }
             start += count;
@@ -621,8 +655,8 @@ impl Packed for PackedI8 {
         self.outputs
     }
 
-    fn matmul(&self, a: &[f32], out: &mut [f32]) {
-        PackedI8::matmul(self, a, out)
+    fn matmul(&self, a: &[f32], bias: Option<&[f32]>, out: &mut [MaybeUninit<f32>]) {
+        PackedI8::matmul_biased(self, a, bias, out)
     }
 }
 
@@ -761,6 +795,43 @@ mod tests {
     )]
     fn the_vnni_kernel_sums_the_rounded_inputs_exactly() {
         check(Kernel::Avx512Vnni);
+    }
+
+    #[test]
+    #[cfg_attr(
+        not(akapit_cpu_avx2),
+        ignore = "this CPU has no AVX2 (build.rs read /proc/cpuinfo)"
+    )]
+    fn the_bias_lands_on_every_value_of_an_output_that_was_not_zeroed() {
+        assert!(Kernel::detect().is_some(), "{REBUILD}");
+        for kernel in [Kernel::Avx2, Kernel::Avx512Vnni] {
+            if !kernel.runs_here() {
+                continue;
+            }
+            for (rows, inputs, outputs) in SHAPES {
+                let (a, w, bias) = (
+                    values(rows * inputs, 3),
+                    values(outputs * inputs, 4),
+                    values(outputs, 5),
+                );
+                let packed = PackedI8::pack_for(kernel, &w, inputs, outputs).unwrap();
+                let mut plain = vec![0f32; rows * outputs];
+                packed.matmul(&a, &mut plain);
+                // NaN where a value is not written.
+                let mut out = vec![MaybeUninit::new(f32::NAN); rows * outputs];
+                packed.matmul_biased(&a, Some(&bias), &mut out);
+                for (i, (got, want)) in out.iter().zip(&plain).enumerate() {
+                    // SAFETY: every value was initialised (to NaN) above.
+                    let got = unsafe { got.assume_init() };
+                    let want = want + bias[i % outputs];
+                    assert_eq!(
+                        got.to_bits(),
+                        want.to_bits(),
+                        "{kernel:?} {rows}x{inputs}x{outputs} at {i}: {got} vs {want}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -485,12 +485,12 @@ impl Attention<'_> {
                 k[lane] = y;
             }
             // Whole tiles as array moves (a `copy_from_slice` of 8 values was a `memcpy` call).
-            let (tiles, rest) = row[2 * hidden + at..][..d].as_chunks::<TILE>();
-            for (c, &part) in tiles.iter().enumerate() {
+            let (whole, rest) = row[2 * hidden + at..][..d].as_chunks::<TILE>();
+            for (c, &part) in whole.iter().enumerate() {
                 v[c * n + t] = part;
             }
             if !rest.is_empty() {
-                v[tiles.len() * n + t][..rest.len()].copy_from_slice(rest);
+                v[whole.len() * n + t][..rest.len()].copy_from_slice(rest);
             }
         }
         let out = zeroed(&mut s.out, tiles * TILE * wide);

@@ -6,6 +6,7 @@
 //! already awake between the ops of a layer, while a thread started per product cost a
 //! question more than its arithmetic (and competed with those workers for the cores).
 
+use std::mem::MaybeUninit;
 use std::ops::Range;
 
 use candle_core::{bail, CpuStorage, CustomOp1, Layout, Result, Shape};
@@ -16,12 +17,14 @@ pub(crate) trait Packed: Sync {
     const NAME: &'static str;
     fn inputs(&self) -> usize;
     fn outputs(&self) -> usize;
-    /// `out = a · W`, `a` `[rows, inputs]`, `out` `[rows, outputs]`.
-    fn matmul(&self, a: &[f32], out: &mut [f32]);
+    /// `out = a · W`, plus `bias` on every row, `a` `[rows, inputs]`, `out`
+    /// `[rows, outputs]`. Writes every value of `out`, which may start uninitialised.
+    fn matmul(&self, a: &[f32], bias: Option<&[f32]>, out: &mut [MaybeUninit<f32>]);
 }
 
-/// A packed product and its bias as one candle op: the bias is added to the fresh output
-/// in place, not as an op of its own with another buffer.
+/// A packed product and its bias as one candle op: the kernels add the bias to each block
+/// of the output as they finish it, into a buffer that is not zeroed first (zeroing it and
+/// adding the bias in a pass of its own were 4% and 2.5% of e5's time on passages).
 pub(crate) struct Product<'a, P> {
     pub(crate) packed: &'a P,
     pub(crate) bias: Option<&'a [f32]>,
@@ -39,8 +42,6 @@ impl<P: Packed> CustomOp1 for Product<'_, P> {
         if found != inputs {
             bail!("{}: {found} inputs, the weights take {inputs}", P::NAME);
         }
-        let mut out = vec![0f32; rows * outputs];
-        self.packed.matmul(a, &mut out);
         if let Some(bias) = self.bias {
             if bias.len() != outputs {
                 bail!(
@@ -49,12 +50,14 @@ impl<P: Packed> CustomOp1 for Product<'_, P> {
                     bias.len()
                 );
             }
-            for row in out.chunks_exact_mut(outputs) {
-                for (o, b) in row.iter_mut().zip(bias) {
-                    *o += b;
-                }
-            }
         }
+        let len = rows * outputs;
+        let mut out = Vec::with_capacity(len);
+        self.packed
+            .matmul(a, self.bias, &mut out.spare_capacity_mut()[..len]);
+        // SAFETY: `Packed::matmul` writes every value of the slice it is given (the
+        // products' tests start from an output of NaN and check every value).
+        unsafe { out.set_len(len) };
         Ok((CpuStorage::F32(out), Shape::from((rows, outputs))))
     }
 }
