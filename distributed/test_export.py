@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -74,7 +75,16 @@ def postgres_check(work, windows, vectors, passage_of, keys, query_vectors, exac
     import io
     import pgserver
     import psycopg2
-    server = pgserver.get_server(str(work / "postgres"), cleanup_mode="stop")
+    data = work / "postgres"
+    try:
+        server = pgserver.get_server(str(data), cleanup_mode="stop")
+    except Exception as e:  # noqa: BLE001 (pgserver raises whatever its error path hits)
+        # Once in CI (2026-12-02) pg_ctl aborted (SIGABRT) at start-up, before it wrote its
+        # log, and pgserver's error path then failed to read that log; the next run started.
+        # One more start, on a fresh folder, with the first failure reported.
+        print(f"PostgreSQL did not start ({e!r}); trying once more", file=sys.stderr)
+        shutil.rmtree(data, ignore_errors=True)
+        server = pgserver.get_server(str(data), cleanup_mode="stop")
     try:
         con = psycopg2.connect(server.get_uri())
         con.autocommit = True
