@@ -104,3 +104,29 @@ pub(crate) fn split(
         .into_par_iter()
         .for_each(|(rows, panels)| run(rows, panels));
 }
+
+/// Checks that `packed` writes every value of an output that starts as NaN, and that
+/// with `bias` each value is the product's without it plus the bias, to the bit.
+#[cfg(test)]
+pub(crate) fn assert_bias_lands_on_every_value<P: Packed>(packed: &P, a: &[f32], bias: &[f32]) {
+    let outputs = packed.outputs();
+    let run = |bias| {
+        let mut out = vec![MaybeUninit::new(f32::NAN); a.len() / packed.inputs() * outputs];
+        packed.matmul(a, bias, &mut out);
+        // SAFETY: every value was initialised (to NaN) above.
+        out.into_iter()
+            .map(|x| unsafe { x.assume_init() })
+            .collect::<Vec<f32>>()
+    };
+    let (plain, biased) = (run(None), run(Some(bias)));
+    for (i, (p, b)) in plain.iter().zip(&biased).enumerate() {
+        assert!(!p.is_nan(), "{}: value {i} was not written", P::NAME);
+        let want = p + bias[i % outputs];
+        assert_eq!(
+            b.to_bits(),
+            want.to_bits(),
+            "{} at {i}: {b} vs {want}",
+            P::NAME
+        );
+    }
+}
