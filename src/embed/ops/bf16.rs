@@ -285,7 +285,9 @@ mod x86 {
     }
 }
 
-impl Packed for PackedBf16 {
+// SAFETY: `matmul_biased` writes every value of `out`: its kernels store every row and
+// column of the blocks `split` hands them, which cover the whole output.
+unsafe impl Packed for PackedBf16 {
     const NAME: &'static str = "akapit-bf16-matmul";
 
     fn inputs(&self) -> usize {

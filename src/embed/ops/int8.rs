@@ -644,7 +644,9 @@ mod x86 {
     }
 }
 
-impl Packed for PackedI8 {
+// SAFETY: `matmul_biased` writes every value of `out`: its kernels store every row and
+// column of the blocks `split` hands them, which cover the whole output.
+unsafe impl Packed for PackedI8 {
     const NAME: &'static str = "akapit-int8-matmul";
 
     fn inputs(&self) -> usize {

@@ -13,7 +13,11 @@ use candle_core::{bail, CpuStorage, CustomOp1, Layout, Result, Shape};
 use rayon::prelude::*;
 
 /// A product whose weights were packed once at load (`super::int8`, `super::bf16`).
-pub(crate) trait Packed: Sync {
+///
+/// # Safety
+/// `matmul` must write every value of `out` (or panic): `Product` hands it uninitialised
+/// memory and then takes all of it as the output.
+pub(crate) unsafe trait Packed: Sync {
     const NAME: &'static str;
     fn inputs(&self) -> usize;
     fn outputs(&self) -> usize;
@@ -55,8 +59,8 @@ impl<P: Packed> CustomOp1 for Product<'_, P> {
         let mut out = Vec::with_capacity(len);
         self.packed
             .matmul(a, self.bias, &mut out.spare_capacity_mut()[..len]);
-        // SAFETY: `Packed::matmul` writes every value of the slice it is given (the
-        // products' tests start from an output of NaN and check every value).
+        // SAFETY: `Packed::matmul` writes every value of the slice it is given (the trait's
+        // contract; the products' tests start from an output of NaN and check every value).
         unsafe { out.set_len(len) };
         Ok((CpuStorage::F32(out), Shape::from((rows, outputs))))
     }
