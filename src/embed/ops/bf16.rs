@@ -13,7 +13,7 @@
 
 use std::mem::MaybeUninit;
 
-use super::split::{split, OutPtr, Packed};
+use super::split::{checked_rows, split, OutPtr, Packed};
 
 /// Output columns per panel: two registers of 16 f32.
 const NR: usize = 32;
@@ -92,9 +92,7 @@ impl PackedBf16 {
     /// is split across the cores by rows, or by panels when there are few rows.
     ///
     /// # Panics
-    /// When `a` is not whole rows, `out` is not their size or `bias` not one value per
-    /// output: the kernel writes through raw pointers, so the sizes are checked in release
-    /// builds too.
+    /// As `split::checked_rows`.
     pub fn matmul_biased(&self, a: &[f32], bias: Option<&[f32]>, out: &mut [MaybeUninit<f32>]) {
         self.run(a, bias, out.len(), OutPtr(out.as_mut_ptr().cast()));
     }
@@ -107,17 +105,7 @@ impl PackedBf16 {
 
     /// The product into the `len` values at `out`.
     fn run(&self, a: &[f32], bias: Option<&[f32]>, len: usize, out: OutPtr) {
-        let rows = a.len() / self.inputs.max(1);
-        assert!(
-            a.len() == rows * self.inputs && len == rows * self.outputs,
-            "bf16 product: {} inputs and {len} outputs for {rows} rows of {}",
-            a.len(),
-            self.inputs
-        );
-        assert!(
-            bias.is_none_or(|b| b.len() == self.outputs),
-            "bf16 product: a bias of the wrong size"
-        );
+        let rows = checked_rows(Self::NAME, (self.inputs, self.outputs), a, len, bias);
         let panels = self.outputs.div_ceil(NR);
         let work = rows * self.inputs * self.outputs;
         split(rows, panels, work, MR, MC / 2, |rows, panels| {

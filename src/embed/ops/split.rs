@@ -66,6 +66,33 @@ impl<P: Packed> CustomOp1 for Product<'_, P> {
     }
 }
 
+/// The rows of `a` for the product `name` of `inputs` into `outputs`, written to `len`
+/// values, plus `bias`.
+///
+/// # Panics
+/// When `a` is not whole rows, `len` is not their size or `bias` is not one value per
+/// output: the kernels write through raw pointers, so the sizes are checked in release
+/// builds too.
+pub(crate) fn checked_rows(
+    name: &str,
+    (inputs, outputs): (usize, usize),
+    a: &[f32],
+    len: usize,
+    bias: Option<&[f32]>,
+) -> usize {
+    let rows = a.len() / inputs.max(1);
+    assert!(
+        a.len() == rows * inputs && len == rows * outputs,
+        "{name}: {} inputs and {len} outputs for {rows} rows of {inputs}",
+        a.len()
+    );
+    assert!(
+        bias.is_none_or(|b| b.len() == outputs),
+        "{name}: a bias of the wrong size for {outputs} outputs"
+    );
+    rows
+}
+
 /// The output buffer, shared by threads that write disjoint blocks of it.
 #[derive(Clone, Copy)]
 pub(crate) struct OutPtr(pub(crate) *mut f32);
