@@ -1,7 +1,8 @@
 //! Reading a model folder's `tokenizer.json` into the `tokenizers` crate's pipeline: the
 //! crate's normalizer, pre-tokenizer, post-processor and added tokens, read from the file
-//! as the crate reads them, around a vocabulary that is akapit's own `Unigram` when the
-//! file's model is one (it loads far faster) and the crate's model otherwise.
+//! as the crate reads them, around a vocabulary that is akapit's own `Unigram` or `Bpe`
+//! when the file's model is one they read (they load far faster) and the crate's model
+//! otherwise.
 //!
 //! Padding and truncation in the file are ignored: akapit pads its batches itself and cuts
 //! long inputs into windows (see the parent module). The decoder is not read: akapit never
@@ -18,6 +19,7 @@ use tokenizers::{
     PreTokenizerWrapper, Token, TokenizerBuilder, TokenizerImpl,
 };
 
+use super::bpe::{Bpe, BpeFile};
 use super::unigram::{Unigram, UnigramFile};
 
 /// The tokenizer akapit runs.
@@ -59,12 +61,7 @@ fn parse(json: &str) -> Result<Pipeline, String> {
             return Err(format!("unknown tokenizer.json version {version:?}"));
         }
     }
-    // One pass reads a Unigram model; any other model (whose vocabulary is a map, not a
-    // list) fails it quickly and goes to the crate.
-    let vocabulary = match serde_json::from_str::<UnigramFile>(file.model.get()) {
-        Ok(unigram) if unigram.is_plain() => Vocabulary::Unigram(Unigram::from_file(unigram)?),
-        _ => crate_model(file.model)?,
-    };
+    let vocabulary = vocabulary(file.model)?;
     let mut pipeline = TokenizerBuilder::new()
         .with_model(vocabulary)
         .with_normalizer(file.normalizer)
@@ -79,15 +76,36 @@ fn parse(json: &str) -> Result<Pipeline, String> {
     Ok(pipeline)
 }
 
+/// akapit's own vocabulary for the file's model where it reads that model, else the
+/// crate's. A Unigram pass fails quickly on any other model (whose vocabulary is a map,
+/// not a list); a BPE model that `Bpe` does not read (say, with dropout) goes to the crate,
+/// which also reports what is wrong with a broken one.
+fn vocabulary(raw: &RawValue) -> Result<Vocabulary, String> {
+    if let Ok(unigram) = serde_json::from_str::<UnigramFile>(raw.get()) {
+        if unigram.is_plain() {
+            return Ok(Vocabulary::Unigram(Unigram::from_file(unigram)?));
+        }
+    }
+    if let Ok(bpe) = serde_json::from_str::<BpeFile>(raw.get()) {
+        if bpe.is_plain() {
+            if let Ok(bpe) = Bpe::from_file(bpe) {
+                return Ok(Vocabulary::Bpe(bpe));
+            }
+        }
+    }
+    crate_model(raw)
+}
+
 fn crate_model(raw: &RawValue) -> Result<Vocabulary, String> {
     serde_json::from_str(raw.get())
         .map(|model| Vocabulary::Crate(Box::new(model)))
         .map_err(|e| e.to_string())
 }
 
-/// The model inside the pipeline: akapit's Unigram, or whatever the crate reads.
+/// The model inside the pipeline: akapit's Unigram or BPE, or whatever the crate reads.
 pub enum Vocabulary {
     Unigram(Unigram),
+    Bpe(Bpe),
     /// Boxed: the crate's models are several times the size of akapit's Unigram.
     Crate(Box<ModelWrapper>),
 }
@@ -98,6 +116,7 @@ impl Model for Vocabulary {
     fn tokenize(&self, sequence: &str) -> tokenizers::Result<Vec<Token>> {
         match self {
             Vocabulary::Unigram(model) => model.tokenize(sequence),
+            Vocabulary::Bpe(model) => model.tokenize(sequence),
             Vocabulary::Crate(model) => model.tokenize(sequence),
         }
     }
@@ -105,6 +124,7 @@ impl Model for Vocabulary {
     fn token_to_id(&self, token: &str) -> Option<u32> {
         match self {
             Vocabulary::Unigram(model) => model.token_to_id(token),
+            Vocabulary::Bpe(model) => model.token_to_id(token),
             Vocabulary::Crate(model) => model.token_to_id(token),
         }
     }
@@ -112,6 +132,7 @@ impl Model for Vocabulary {
     fn id_to_token(&self, id: u32) -> Option<String> {
         match self {
             Vocabulary::Unigram(model) => model.id_to_token(id),
+            Vocabulary::Bpe(model) => model.id_to_token(id),
             Vocabulary::Crate(model) => model.id_to_token(id),
         }
     }
@@ -119,6 +140,7 @@ impl Model for Vocabulary {
     fn get_vocab(&self) -> HashMap<String, u32> {
         match self {
             Vocabulary::Unigram(model) => model.get_vocab(),
+            Vocabulary::Bpe(model) => model.get_vocab(),
             Vocabulary::Crate(model) => model.get_vocab(),
         }
     }
@@ -126,6 +148,7 @@ impl Model for Vocabulary {
     fn get_vocab_size(&self) -> usize {
         match self {
             Vocabulary::Unigram(model) => model.get_vocab_size(),
+            Vocabulary::Bpe(model) => model.get_vocab_size(),
             Vocabulary::Crate(model) => model.get_vocab_size(),
         }
     }
@@ -133,6 +156,7 @@ impl Model for Vocabulary {
     fn save(&self, folder: &Path, prefix: Option<&str>) -> tokenizers::Result<Vec<PathBuf>> {
         match self {
             Vocabulary::Unigram(model) => model.save(folder, prefix),
+            Vocabulary::Bpe(model) => model.save(folder, prefix),
             Vocabulary::Crate(model) => model.save(folder, prefix),
         }
     }
@@ -140,6 +164,7 @@ impl Model for Vocabulary {
     fn get_trainer(&self) -> TrainerWrapper {
         match self {
             Vocabulary::Unigram(model) => TrainerWrapper::UnigramTrainer(model.get_trainer()),
+            Vocabulary::Bpe(model) => TrainerWrapper::BpeTrainer(model.get_trainer()),
             Vocabulary::Crate(model) => model.get_trainer(),
         }
     }

@@ -9,7 +9,9 @@
 //! with truncation set, tokenizers 0.23 stops tokenizing once the first window is full, and
 //! the windows after it are lost.
 
+mod bpe;
 mod file;
+mod table;
 mod unigram;
 
 use std::path::Path;

@@ -1,8 +1,7 @@
-//! A Unigram (SentencePiece) vocabulary that loads fast: every piece's text in one buffer
-//! and one flat hash table from text to id, in place of the `tokenizers` crate's trie,
-//! whose hash map per node made loading multilingual-e5-small's 250,002 pieces take most
-//! of a cold question (0.8–1.3 s on a 2-core Zen 3, and about 180 MB; here 0.1–0.2 s
-//! with the JSON's parse, and 9 MB).
+//! A Unigram (SentencePiece) vocabulary that loads fast: the pieces in a `PieceTable` in
+//! place of the `tokenizers` crate's trie, whose hash map per node made loading
+//! multilingual-e5-small's 250,002 pieces take most of a cold question (0.8–1.3 s on a
+//! 2-core Zen 3, and about 180 MB; here 0.1–0.2 s with the JSON's parse, and 9 MB).
 //!
 //! Segmentation is the crate's `Unigram::encode` (SentencePiece's optimised Viterbi), step
 //! for step, so the ids are the same: at each character, the pieces that start there are
@@ -15,14 +14,13 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::hash::BuildHasher;
 use std::path::{Path, PathBuf};
 
-use foldhash::fast::FixedState;
-use hashbrown::HashTable;
 use serde::Deserialize;
 use tokenizers::models::unigram::UnigramTrainer;
 use tokenizers::{Model, Token};
+
+use super::table::PieceTable;
 
 /// What the crate charges for a character no piece covers, below the lowest piece score.
 const UNKNOWN_PENALTY: f64 = 10.0;
@@ -50,30 +48,10 @@ impl UnigramFile<'_> {
 #[derive(Deserialize)]
 struct FilePiece<'a>(#[serde(borrow)] Cow<'a, str>, f64);
 
-struct Piece {
-    start: u32,
-    len: u32,
-    score: f64,
-}
-
-impl Piece {
-    /// Piece `id`'s text in `all`, the buffer of every piece's text.
-    fn text<'a>(pieces: &[Piece], all: &'a str, id: u32) -> &'a str {
-        let piece = &pieces[id as usize];
-        &all[piece.start as usize..(piece.start + piece.len) as usize]
-    }
-}
-
 pub struct Unigram {
-    /// Every piece's text, back to back.
-    text: String,
-    /// By id: where its text is in `text`, and its score.
-    pieces: Vec<Piece>,
-    /// Piece ids, found by their text; a text listed twice finds its last id, as in the crate.
-    index: HashTable<u32>,
-    hasher: FixedState,
-    /// Bytes in the longest piece: no longer candidate can be a piece.
-    longest: usize,
+    pieces: PieceTable,
+    /// By id.
+    scores: Vec<f64>,
     unk_id: Option<u32>,
     unk_score: f64,
 }
@@ -96,9 +74,6 @@ impl Unigram {
         if count == 0 {
             return Err("the vocabulary is empty".into());
         }
-        if count > u32::MAX as usize {
-            return Err(format!("{count} pieces is more than ids can number"));
-        }
         let unk_id = match file.unk_id {
             Some(id) if id >= count => {
                 return Err(format!("unk_id {id} is outside the {count} pieces"))
@@ -107,65 +82,23 @@ impl Unigram {
             None => None,
         };
         let bytes: usize = file.vocab.iter().map(|p| p.0.len()).sum();
-        if bytes > u32::MAX as usize {
-            return Err(format!("the pieces' text is {bytes} bytes, over 4 GiB"));
+        let mut pieces = PieceTable::with_capacity(count, bytes)?;
+        let mut scores = Vec::with_capacity(count);
+        for FilePiece(text, score) in &file.vocab {
+            pieces.push(text)?;
+            scores.push(*score);
         }
-        let mut unigram = Unigram {
-            text: String::with_capacity(bytes),
-            pieces: Vec::with_capacity(count),
-            index: HashTable::with_capacity(count),
-            hasher: FixedState::default(),
-            longest: 0,
-            unk_id,
-            unk_score: 0.0,
-        };
-        let mut lowest = f64::INFINITY;
-        for (id, FilePiece(text, score)) in file.vocab.iter().enumerate() {
-            let start = unigram.text.len() as u32;
-            unigram.text.push_str(text);
-            unigram.pieces.push(Piece {
-                start,
-                len: text.len() as u32,
-                score: *score,
-            });
-            unigram.longest = unigram.longest.max(text.len());
-            lowest = lowest.min(*score);
-            unigram.insert(text, id as u32);
-        }
-        unigram.unk_score = lowest - UNKNOWN_PENALTY;
-        Ok(unigram)
-    }
-
-    fn piece(&self, id: u32) -> &str {
-        Piece::text(&self.pieces, &self.text, id)
-    }
-
-    fn insert(&mut self, text: &str, id: u32) {
-        let hash = self.hasher.hash_one(text);
-        let Unigram {
-            index,
+        let lowest = scores.iter().copied().fold(f64::INFINITY, f64::min);
+        Ok(Unigram {
             pieces,
-            text: all,
-            hasher,
-            ..
-        } = self;
-        let text_of = |id: u32| Piece::text(pieces, all, id);
-        match index.entry(
-            hash,
-            |&other| text_of(other) == text,
-            |&other| hasher.hash_one(text_of(other)),
-        ) {
-            hashbrown::hash_table::Entry::Occupied(mut entry) => *entry.get_mut() = id,
-            hashbrown::hash_table::Entry::Vacant(entry) => {
-                entry.insert(id);
-            }
-        }
+            scores,
+            unk_id,
+            unk_score: lowest - UNKNOWN_PENALTY,
+        })
     }
 
     fn find(&self, text: &str) -> Option<u32> {
-        self.index
-            .find(self.hasher.hash_one(text), |&id| self.piece(id) == text)
-            .copied()
+        self.pieces.find(text)
     }
 
     /// The best segmentation of `sentence` as (start, end, id) triples in order, unknown
@@ -190,10 +123,10 @@ impl Unigram {
             let ends = rest
                 .char_indices()
                 .map(|(at, c)| at + c.len_utf8())
-                .take_while(|&len| len <= self.longest);
+                .take_while(|&len| len <= self.pieces.longest());
             for len in ends {
                 if let Some(id) = self.find(&rest[..len]) {
-                    let score = self.pieces[id as usize].score + so_far;
+                    let score = self.scores[id as usize] + so_far;
                     if beats(&best[start + len], score) {
                         best[start + len] = Step {
                             score,
@@ -260,13 +193,13 @@ impl Model for Unigram {
     }
 
     fn id_to_token(&self, id: u32) -> Option<String> {
-        ((id as usize) < self.pieces.len()).then(|| self.piece(id).to_string())
+        self.pieces.get(id).map(str::to_string)
     }
 
     fn get_vocab(&self) -> HashMap<String, u32> {
-        self.index
-            .iter()
-            .map(|&id| (self.piece(id).to_string(), id))
+        self.pieces
+            .entries()
+            .map(|(text, id)| (text.to_string(), id))
             .collect()
     }
 
