@@ -24,7 +24,7 @@ use serde::Deserialize;
 use super::{mean_pool, Encoder};
 use crate::embed::ops::kernels;
 use crate::embed::ops::linear::Linear;
-use crate::embed::ops::mmap_table::{MappedTable, Weights};
+use crate::embed::ops::mmap_table::{MappedFile, MappedTable, Weights};
 use crate::embed::Error;
 use crate::models::Products;
 
@@ -218,12 +218,21 @@ impl Gemma {
             config.hidden_size,
         )
         .map_err(|e| Error::model(&dir.join("3_Dense"), e))?;
-        Self::build(config, weights.table, head, weights.vb, device, products)
-            .map_err(|e| Error::model(&weights.path, e))
+        Self::build(
+            config,
+            &weights.file,
+            weights.table,
+            head,
+            weights.vb,
+            device,
+            products,
+        )
+        .map_err(|e| Error::model(&weights.path, e))
     }
 
     fn build(
         config: Config,
+        file: &MappedFile,
         embed_tokens: MappedTable,
         head: Linear,
         vb: VarBuilder,
@@ -256,6 +265,7 @@ impl Gemma {
                 Ok(Layer {
                     self_attn: Attention {
                         qkv_proj: Linear::stacked(
+                            file,
                             &[
                                 (att.pp("q_proj"), heads * head_dim),
                                 (att.pp("k_proj"), kv_heads * head_dim),
@@ -266,6 +276,7 @@ impl Gemma {
                             products,
                         )?,
                         o_proj: Linear::load(
+                            file,
                             att.pp("o_proj"),
                             heads * head_dim,
                             h,
@@ -281,12 +292,20 @@ impl Gemma {
                     },
                     mlp: Mlp {
                         gate_up_proj: Linear::stacked(
+                            file,
                             &[(mlp.pp("gate_proj"), ff), (mlp.pp("up_proj"), ff)],
                             h,
                             false,
                             products,
                         )?,
-                        down_proj: Linear::load(mlp.pp("down_proj"), ff, h, false, sensitive)?,
+                        down_proj: Linear::load(
+                            file,
+                            mlp.pp("down_proj"),
+                            ff,
+                            h,
+                            false,
+                            sensitive,
+                        )?,
                     },
                     input_layernorm: RmsNorm::load(l.pp("input_layernorm"), h, eps)?,
                     post_attention_layernorm: RmsNorm::load(

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use super::{mean_pool, Encoder};
 use crate::embed::ops::kernels;
 use crate::embed::ops::linear::Linear;
-use crate::embed::ops::mmap_table::{MappedTable, Weights};
+use crate::embed::ops::mmap_table::{MappedFile, MappedTable, Weights};
 use crate::embed::Error;
 use crate::models::Products;
 
@@ -129,12 +129,20 @@ impl XlmRoberta {
             config.vocab_size,
             config.hidden_size,
         )?;
-        Self::build(config, weights.table, weights.vb, Device::Cpu, products)
-            .map_err(|e| Error::model(&weights.path, e))
+        Self::build(
+            config,
+            &weights.file,
+            weights.table,
+            weights.vb,
+            Device::Cpu,
+            products,
+        )
+        .map_err(|e| Error::model(&weights.path, e))
     }
 
     fn build(
         config: Config,
+        file: &MappedFile,
         word_embeddings: MappedTable,
         vb: VarBuilder,
         device: Device,
@@ -164,6 +172,7 @@ impl XlmRoberta {
                 Ok(Layer {
                     attention: SelfAttention {
                         query_key_value: Linear::stacked(
+                            file,
                             &["self.query", "self.key", "self.value"].map(|n| (att.pp(n), h)),
                             h,
                             true,
@@ -171,10 +180,24 @@ impl XlmRoberta {
                         )?,
                         heads,
                     },
-                    attention_output: Linear::load(att.pp("output.dense"), h, h, true, products)?,
+                    attention_output: Linear::load(
+                        file,
+                        att.pp("output.dense"),
+                        h,
+                        h,
+                        true,
+                        products,
+                    )?,
                     attention_norm: ResidualNorm::load(att.pp("output.LayerNorm"), h, eps)?,
-                    intermediate: Linear::load(l.pp("intermediate.dense"), h, ff, true, products)?,
-                    output: Linear::load(l.pp("output.dense"), ff, h, true, products)?,
+                    intermediate: Linear::load(
+                        file,
+                        l.pp("intermediate.dense"),
+                        h,
+                        ff,
+                        true,
+                        products,
+                    )?,
+                    output: Linear::load(file, l.pp("output.dense"), ff, h, true, products)?,
                     output_norm: ResidualNorm::load(l.pp("output.LayerNorm"), h, eps)?,
                 })
             })

@@ -1,15 +1,19 @@
 //! `x · Wᵀ (+ b)` over the last dimension as one 2-D matrix product, shared by the
-//! encoders. In f32, `Wᵀ` is stored transposed once at load: gemm packs the right-hand
-//! matrix on every call, and packing a strided transposed view was a third of a query's
-//! time. In bf16 ([`Products::Bf16`]) the weights are packed once for `super::bf16`, in
+//! encoders. The weights are read in place from the memory-mapped file and written once,
+//! into their final form. In f32, `Wᵀ` is stored transposed at load: gemm packs the
+//! right-hand matrix on every call, and packing a strided transposed view was a third of
+//! a query's time. In bf16 ([`Products::Bf16`]) the weights are packed once for `super::bf16`, in
 //! int8 ([`Products::Int8`]) quantised and packed once for `super::int8`; the packed
 //! products add the bias to their own output (`super::split::Product`).
 
-use candle_core::{Result, Tensor};
+use std::borrow::Cow;
+
+use candle_core::{Device, Result, Tensor};
 use candle_nn::VarBuilder;
 
 use super::bf16::PackedBf16;
 use super::int8::PackedI8;
+use super::mmap_table::MappedFile;
 use super::split::{Packed, Product};
 use crate::models::Products;
 
@@ -33,21 +37,24 @@ enum Weight {
 }
 
 impl Linear {
-    /// `weight` `[outputs, inputs]`, and `bias` `[outputs]` when `bias` is set.
+    /// `weight` `[outputs, inputs]` from `file`, and `bias` `[outputs]` when `bias` is set,
+    /// both under `vb`'s prefix.
     pub fn load(
+        file: &MappedFile,
         vb: VarBuilder,
         inputs: usize,
         outputs: usize,
         bias: bool,
         products: Products,
     ) -> Result<Self> {
-        Self::stacked(&[(vb, outputs)], inputs, bias, products)
+        Self::stacked(file, &[(vb, outputs)], inputs, bias, products)
     }
 
     /// Several layers with the same input computed as one product, outputs side by side
     /// in the order given (e.g. Q, K and V). `Products::Bf16` and `Products::Int8` fall
     /// back to f32 on a CPU without their instructions.
     pub fn stacked(
+        file: &MappedFile,
         parts: &[(VarBuilder, usize)],
         inputs: usize,
         bias: bool,
@@ -55,7 +62,11 @@ impl Linear {
     ) -> Result<Self> {
         let weights = parts
             .iter()
-            .map(|(vb, outputs)| vb.get((*outputs, inputs), "weight"))
+            .map(|(vb, outputs)| {
+                let name = format!("{}.weight", vb.prefix());
+                file.matrix(&name, (*outputs, inputs))
+                    .map_err(candle_core::Error::Msg)
+            })
             .collect::<Result<Vec<_>>>()?;
         let bias = if bias {
             let biases = parts
@@ -68,19 +79,27 @@ impl Linear {
         } else {
             None
         };
-        let weight = Tensor::cat(&weights, 0)?;
-        let outputs = weight.dims2()?.0;
-        let packed = match products {
-            Products::Bf16 => PackedBf16::pack(&weight.flatten_all()?.to_vec1()?, inputs, outputs)
-                .map(Weight::Bf16),
-            Products::Int8 => {
-                PackedI8::pack(&weight.flatten_all()?.to_vec1()?, inputs, outputs).map(Weight::Int8)
+        let outputs = parts.iter().map(|(_, outputs)| outputs).sum();
+        // The packed products read `[outputs, inputs]` in one piece: the parts' rows one
+        // after the other.
+        let whole = || -> Cow<[f32]> {
+            match weights.as_slice() {
+                [one] => Cow::Borrowed(one),
+                _ => Cow::Owned(weights.concat()),
             }
+        };
+        let packed = match products {
+            Products::Bf16 => PackedBf16::pack(&whole(), inputs, outputs).map(Weight::Bf16),
+            Products::Int8 => PackedI8::pack(&whole(), inputs, outputs).map(Weight::Int8),
             Products::F32 => None,
         };
         let weight = match packed {
             Some(packed) => packed,
-            None => Weight::F32(weight.t()?.contiguous()?),
+            None => Weight::F32(Tensor::from_vec(
+                transposed(&weights, inputs, outputs),
+                (inputs, outputs),
+                &Device::Cpu,
+            )?),
         };
         Ok(Linear { weight, bias })
     }
@@ -114,6 +133,54 @@ impl Linear {
             }
             Weight::Bf16(packed) => x.contiguous()?.apply_op1_no_bwd(&Product { packed, bias }),
             Weight::Int8(packed) => x.contiguous()?.apply_op1_no_bwd(&Product { packed, bias }),
+        }
+    }
+}
+
+/// `Wᵀ` `[inputs, outputs]` of the parts' rows `[outputs, inputs]` one after the other, in
+/// tiles that keep both the rows read and the rows written in the cache.
+fn transposed(parts: &[Cow<[f32]>], inputs: usize, outputs: usize) -> Vec<f32> {
+    const TILE: usize = 16;
+    let mut out = vec![0f32; inputs * outputs];
+    let mut first = 0;
+    for part in parts {
+        let rows = part.len() / inputs;
+        for o0 in (0..rows).step_by(TILE) {
+            for i0 in (0..inputs).step_by(TILE) {
+                for o in o0..(o0 + TILE).min(rows) {
+                    let row = &part[o * inputs..(o + 1) * inputs];
+                    for i in i0..(i0 + TILE).min(inputs) {
+                        out[i * outputs + first + o] = row[i];
+                    }
+                }
+            }
+        }
+        first += rows;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transposes_stacked_parts_side_by_side() {
+        // Two parts of 3 and 17 rows (not whole tiles) of 19 inputs.
+        let (inputs, sizes) = (19, [3usize, 17]);
+        let parts: Vec<Cow<[f32]>> = sizes
+            .iter()
+            .enumerate()
+            .map(|(p, &rows)| {
+                Cow::Owned((0..rows * inputs).map(|k| (p * 1000 + k) as f32).collect())
+            })
+            .collect();
+        let out = transposed(&parts, inputs, 20);
+        for i in 0..inputs {
+            for o in 0..20 {
+                let (p, row) = if o < 3 { (0, o) } else { (1, o - 3) };
+                assert_eq!(out[i * 20 + o], parts[p][row * inputs + i], "({i}, {o})");
+            }
         }
     }
 }
