@@ -318,10 +318,7 @@ impl Model for Bpe {
     }
 
     fn get_vocab(&self) -> HashMap<String, u32> {
-        self.pieces
-            .entries()
-            .map(|(text, id)| (text.to_string(), id))
-            .collect()
+        self.pieces.vocab()
     }
 
     fn get_vocab_size(&self) -> usize {

@@ -4,6 +4,7 @@
 //! a trie with a map per node), which made loading a 250,000-piece vocabulary take most of
 //! a cold question; `unigram` and `bpe` both build on this table instead.
 
+use std::collections::HashMap;
 use std::hash::BuildHasher;
 
 use foldhash::fast::FixedState;
@@ -101,9 +102,13 @@ impl PieceTable {
         self.longest
     }
 
-    /// Every text the table finds, with its id.
-    pub fn entries(&self) -> impl Iterator<Item = (&str, u32)> {
-        self.index.iter().map(|&id| (self.text(id), id))
+    /// Every text the table finds, with its id (the `Model::get_vocab` of the tokenizers
+    /// crate).
+    pub fn vocab(&self) -> HashMap<String, u32> {
+        self.index
+            .iter()
+            .map(|&id| (self.text(id).to_string(), id))
+            .collect()
     }
 }
 
@@ -130,8 +135,7 @@ mod tests {
             ("ab", Some("ą"), None)
         );
         assert_eq!((table.len(), table.longest()), (3, 2));
-        let mut entries: Vec<_> = table.entries().collect();
-        entries.sort();
-        assert_eq!(entries, [("ab", 2), ("ą", 1)]);
+        let vocab = table.vocab();
+        assert_eq!((vocab.len(), vocab["ab"], vocab["ą"]), (2, 2, 1));
     }
 }

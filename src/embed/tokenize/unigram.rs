@@ -197,10 +197,7 @@ impl Model for Unigram {
     }
 
     fn get_vocab(&self) -> HashMap<String, u32> {
-        self.pieces
-            .entries()
-            .map(|(text, id)| (text.to_string(), id))
-            .collect()
+        self.pieces.vocab()
     }
 
     fn get_vocab_size(&self) -> usize {
