@@ -2,9 +2,10 @@
 //! encoders. The weights are read in place from the memory-mapped file and written once,
 //! into their final form. In f32, `Wᵀ` is stored transposed at load: gemm packs the
 //! right-hand matrix on every call, and packing a strided transposed view was a third of
-//! a query's time. In bf16 ([`Products::Bf16`]) the weights are packed once for `super::bf16`, in
-//! int8 ([`Products::Int8`]) quantised and packed once for `super::int8`; the packed
-//! products add the bias to their own output (`super::split::Product`).
+//! a query's time. In bf16 ([`Products::Bf16`]) the weights are packed once for
+//! `super::bf16`, in int8 ([`Products::Int8`]) quantised and packed once for
+//! `super::int8`; the packed products add the bias to their own output
+//! (`super::split::Product`).
 
 use std::borrow::Cow;
 

@@ -51,9 +51,9 @@ impl MappedFile {
             self.data_start + info.data_offsets.0,
             self.data_start + info.data_offsets.1,
         );
-        let values: usize = info.shape.iter().product();
-        if start > end || end > self.mmap.len() || end - start != values * info.dtype.bitsize() / 8
-        {
+        let bytes =
+            (info.shape.iter()).try_fold(info.dtype.bitsize() / 8, |size, &d| size.checked_mul(d));
+        if start > end || end > self.mmap.len() || Some(end - start) != bytes {
             return Err(format!("tensor {name} lies outside the file"));
         }
         Ok((info.dtype, &info.shape, &self.mmap[start..end]))
