@@ -72,30 +72,39 @@ impl MappedFile {
                 "tensor {name} has shape {shape:?}, expected [{rows}, {cols}]"
             ));
         }
+        if let (Dtype::F32, Some(values)) = (dtype, f32s(bytes)) {
+            return Ok(Cow::Borrowed(values));
+        }
         match dtype {
-            Dtype::F32 => Ok(match f32s(bytes) {
-                Some(values) => Cow::Borrowed(values),
-                None => Cow::Owned(
-                    bytes
-                        .chunks_exact(4)
-                        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                        .collect(),
-                ),
-            }),
-            Dtype::F16 => Ok(Cow::Owned(
-                bytes
-                    .chunks_exact(2)
-                    .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
-                    .collect(),
-            )),
-            Dtype::BF16 => Ok(Cow::Owned(
-                bytes
-                    .chunks_exact(2)
-                    .map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32())
-                    .collect(),
-            )),
+            Dtype::F32 | Dtype::F16 | Dtype::BF16 => {
+                let mut values = Vec::with_capacity(rows * cols);
+                extend_f32(&mut values, dtype, bytes);
+                Ok(Cow::Owned(values))
+            }
             other => Err(format!("tensor {name} has unsupported dtype {other:?}")),
         }
+    }
+}
+
+/// Appends the values of `bytes`, little-endian `dtype` (f32, f16 or bf16; anything else
+/// is read as bf16: the callers check the dtype), to `out` as f32.
+fn extend_f32(out: &mut Vec<f32>, dtype: Dtype, bytes: &[u8]) {
+    match dtype {
+        Dtype::F32 => out.extend(
+            bytes
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+        ),
+        Dtype::F16 => out.extend(
+            bytes
+                .chunks_exact(2)
+                .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()),
+        ),
+        _ => out.extend(
+            bytes
+                .chunks_exact(2)
+                .map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32()),
+        ),
     }
 }
 
@@ -167,20 +176,7 @@ impl MappedTable {
                 );
             }
             let row = &self.file.mmap[self.start + id * row_bytes..][..row_bytes];
-            match self.dtype {
-                Dtype::F32 => out.extend(
-                    row.chunks_exact(4)
-                        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
-                ),
-                Dtype::F16 => out.extend(
-                    row.chunks_exact(2)
-                        .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()),
-                ),
-                _ => out.extend(
-                    row.chunks_exact(2)
-                        .map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32()),
-                ),
-            }
+            extend_f32(&mut out, self.dtype, row);
         }
         Tensor::from_vec(out, (ids.len(), self.cols), device)
     }
