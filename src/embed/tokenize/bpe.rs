@@ -185,7 +185,7 @@ impl Bpe {
 
     /// `word` as (id, length in bytes) symbols, one per character (or byte, or fused
     /// unknown run), before any merge.
-    fn symbols(&self, word: &str) -> tokenizers::Result<Vec<(u32, usize)>> {
+    fn symbols(&self, word: &str) -> Vec<(u32, usize)> {
         let mut symbols = Vec::with_capacity(word.len());
         let mut unknown: Option<(u32, usize)> = None;
         for (at, c) in word.char_indices() {
@@ -209,7 +209,7 @@ impl Bpe {
             // With no unknown token, the crate drops the character; so does this.
         }
         symbols.extend(unknown);
-        Ok(symbols)
+        symbols
     }
 
     /// Merges `symbols` as the crate's `Word::merge_all` does: lowest rank first, then
@@ -299,7 +299,7 @@ impl Model for Bpe {
         }
         let mut start = 0;
         Ok(self
-            .merge(&self.symbols(sequence)?)
+            .merge(&self.symbols(sequence))
             .into_iter()
             .map(|(id, len)| {
                 let offsets = (start, start + len);
