@@ -1,8 +1,9 @@
 //! Build script: tells the tests what they can check on this machine, so that a check that
 //! cannot run shows as ignored (with the reason) instead of passing without running.
 //! - `akapit_cpu_avx512bf16`, `akapit_cpu_avx2` (with FMA), `akapit_cpu_avx512vnni` (with
-//!   AVX-512F and BW): the CPU lists these flags in `/proc/cpuinfo`. Read here, not with the
-//!   detection akapit's kernels use, so the tests do not trust the code they test.
+//!   AVX-512F and BW), `akapit_cpu_avxvnni` (with AVX2 and FMA): the CPU lists these flags
+//!   in `/proc/cpuinfo`. Read here, not with the detection akapit's kernels use, so the
+//!   tests do not trust the code they test.
 //! - `akapit_skip_gemma`: `AKAPIT_TEST_GEMMA=0`, which skips the tests that need
 //!   EmbeddingGemma's 1.15 GB of weights.
 
@@ -12,6 +13,7 @@ fn main() {
     println!("cargo::rustc-check-cfg=cfg(akapit_cpu_avx512bf16)");
     println!("cargo::rustc-check-cfg=cfg(akapit_cpu_avx2)");
     println!("cargo::rustc-check-cfg=cfg(akapit_cpu_avx512vnni)");
+    println!("cargo::rustc-check-cfg=cfg(akapit_cpu_avxvnni)");
     println!("cargo::rustc-check-cfg=cfg(akapit_skip_gemma)");
     println!("cargo::rerun-if-changed=build.rs");
     println!("cargo::rerun-if-env-changed=AKAPIT_TEST_GEMMA");
@@ -28,6 +30,9 @@ fn main() {
     }
     if has("avx512f") && has("avx512bw") && has("avx512_vnni") {
         println!("cargo::rustc-cfg=akapit_cpu_avx512vnni");
+    }
+    if has("avx2") && has("fma") && has("avx_vnni") {
+        println!("cargo::rustc-cfg=akapit_cpu_avxvnni");
     }
     if env::var("AKAPIT_TEST_GEMMA").is_ok_and(|v| v == "0") {
         println!("cargo::rustc-cfg=akapit_skip_gemma");

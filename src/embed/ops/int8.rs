@@ -12,6 +12,9 @@
 //! Kernels, chosen at run time ([`Kernel::detect`]):
 //! - **AVX512-VNNI** (`vpdpbusd` on 512 bits: 64 multiply-adds into i32 per instruction),
 //!   with weights rounded to ±127.
+//! - **AVX-VNNI** (the same instruction on 256 bits, VEX-encoded: Intel's laptop and
+//!   desktop CPUs since Alder Lake, AMD's since Zen 5), with weights rounded to ±127: the
+//!   AVX2 kernel with one instruction in place of its three.
 //! - **AVX2** (`vpmaddubsw`, then `vpmaddwd` by ones into i32, as ONNX Runtime's AVX2
 //!   kernels do): two products go into one 16-bit sum first, so weights round to ±63, where
 //!   two products of at most 255 · 63 cannot saturate it. Three instructions per 32
@@ -20,8 +23,9 @@
 //!   worst cosine to f32 0.99974 with groups of 32; 0.99963 with 64, as with ±127 per
 //!   whole column).
 //!
-//! The two kernels differ only in the weights' rounding: each sums its integers exactly,
-//! so a kernel gives the same numbers whatever the thread split or the row tiling.
+//! The kernels differ only in the weights' rounding (the two VNNI ones not even in that):
+//! each sums its integers exactly, so a kernel gives the same numbers whatever the thread
+//! split or the row tiling.
 //!
 //! Layout: the output columns are cut into panels of [`NR`]; for each group of four
 //! inputs (a quad) a panel stores four weights per column side by side, which is what
@@ -44,8 +48,8 @@ pub const GROUP: usize = 32;
 const GROUP_QUADS: usize = GROUP / 4;
 /// The largest activation magnitude after rounding (stored offset by 128 in a byte).
 const ACTIVATION_LEVELS: f32 = 127.0;
-/// Rows per call of the VNNI kernel (12 integer and 12 float accumulators) and of the
-/// AVX2 one (8 and 8, over half a panel).
+/// Rows per call of the AVX512-VNNI kernel (12 integer and 12 float accumulators) and of
+/// the 256-bit ones (8 and 8, over half a panel).
 const MR_VNNI: usize = 6;
 const MR_AVX2: usize = 4;
 /// How many quads ahead the AVX2 kernel asks for a panel's weights (both cache lines of a
@@ -59,6 +63,7 @@ const PREFETCH: usize = 8;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kernel {
     Avx512Vnni,
+    AvxVnni,
     Avx2,
 }
 
@@ -66,28 +71,23 @@ impl Kernel {
     pub fn name(self) -> &'static str {
         match self {
             Kernel::Avx512Vnni => "avx512-vnni",
+            Kernel::AvxVnni => "avx-vnni",
             Kernel::Avx2 => "avx2",
         }
     }
 
-    /// The fastest kernel this CPU runs, if any. `AKAPIT_INT8_KERNEL=avx2` picks the AVX2
-    /// kernel on a CPU that has more, to measure what an AVX2-only laptop gets.
+    /// Every kernel, fastest first.
+    pub const ALL: [Kernel; 3] = [Kernel::Avx512Vnni, Kernel::AvxVnni, Kernel::Avx2];
+
+    /// The fastest kernel this CPU runs, if any. `AKAPIT_INT8_KERNEL=avx2` (or another
+    /// kernel's name) picks a slower kernel on a CPU that has more, to measure what a laptop
+    /// with less gets; a name this CPU cannot run is ignored.
     pub fn detect() -> Option<Kernel> {
-        #[cfg(target_arch = "x86_64")]
-        {
-            let avx2 = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
-            let vnni = is_x86_feature_detected!("avx512f")
-                && is_x86_feature_detected!("avx512bw")
-                && is_x86_feature_detected!("avx512vnni");
-            let forced_avx2 = std::env::var("AKAPIT_INT8_KERNEL").is_ok_and(|k| k == "avx2");
-            match (vnni, avx2) {
-                (true, _) if !forced_avx2 => Some(Kernel::Avx512Vnni),
-                (_, true) => Some(Kernel::Avx2),
-                _ => None,
-            }
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        None
+        let forced = std::env::var("AKAPIT_INT8_KERNEL").ok();
+        let chosen = Kernel::ALL
+            .into_iter()
+            .find(|k| k.runs_here() && forced.as_deref() == Some(k.name()));
+        chosen.or_else(|| Kernel::ALL.into_iter().find(|k| k.runs_here()))
     }
 
     /// The largest weight magnitude after rounding. `vpmaddubsw` adds two products of an
@@ -95,7 +95,7 @@ impl Kernel {
     /// weights (±63) cannot overflow; `vpdpbusd` sums into 32 bits and takes 8-bit ones.
     fn weight_levels(self) -> f32 {
         match self {
-            Kernel::Avx512Vnni => 127.0,
+            Kernel::Avx512Vnni | Kernel::AvxVnni => 127.0,
             Kernel::Avx2 => 63.0,
         }
     }
@@ -105,10 +105,11 @@ impl Kernel {
         #[cfg(target_arch = "x86_64")]
         {
             let avx2 = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
-            match self {
-                Kernel::Avx2 => avx2,
+            avx2 && match self {
+                Kernel::Avx2 => true,
+                Kernel::AvxVnni => is_x86_feature_detected!("avxvnni"),
                 Kernel::Avx512Vnni => {
-                    avx2 && is_x86_feature_detected!("avx512f")
+                    is_x86_feature_detected!("avx512f")
                         && is_x86_feature_detected!("avx512bw")
                         && is_x86_feature_detected!("avx512vnni")
                 }
@@ -152,7 +153,7 @@ pub struct PackedI8 {
     /// Groups of inputs, each with its own activation scale.
     groups: usize,
     /// Per panel, group and column: 128 × the sum of the group's quantised weights, which
-    /// the VNNI kernel's offset activations add to the group's sums.
+    /// the kernels' offset activations add to the group's sums.
     offsets: Vec<i32>,
     kernel: Kernel,
 }
@@ -306,7 +307,7 @@ mod x86 {
                 };
                 let step = match w.kernel {
                     Kernel::Avx512Vnni => MR_VNNI,
-                    Kernel::Avx2 => MR_AVX2,
+                    Kernel::AvxVnni | Kernel::Avx2 => MR_AVX2,
                 };
                 let mut r = 0;
                 while r < count {
@@ -329,6 +330,7 @@ mod x86 {
                     unsafe {
                         match w.kernel {
                             Kernel::Avx512Vnni => vnni_rows(&rows, b, &columns, &tile, count - r),
+                            Kernel::AvxVnni => avx_vnni_rows(&rows, b, &columns, &tile, count - r),
                             Kernel::Avx2 => avx2_rows(&rows, b, &columns, &tile, count - r),
                         }
                     }
@@ -528,12 +530,63 @@ mod x86 {
         }
     }
 
+    /// `sum += x · w` by groups of four bytes, `x` unsigned and `w` signed, into i32 lanes:
+    /// AVX-VNNI's `vpdpbusd`. Written in assembly because the intrinsic needs its caller
+    /// compiled for AVX-VNNI, and a kernel so compiled may use the instruction where its
+    /// AVX2 variant has `vpmaddwd` and `vpaddd`, on CPUs that lack it. `{vex}` asks for
+    /// the VEX encoding: the EVEX one needs AVX512-VNNI and AVX512-VL.
+    ///
+    /// # Safety
+    /// The CPU has AVX-VNNI.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn vpdpbusd(sum: &mut __m256i, x: __m256i, w: __m256i) {
+        // SAFETY: the instruction exists on this CPU (caller's promise) and touches only
+        // these three registers.
+        unsafe {
+            std::arch::asm!(
+                "{{vex}} vpdpbusd {sum}, {x}, {w}",
+                sum = inout(ymm_reg) *sum,
+                x = in(ymm_reg) x,
+                w = in(ymm_reg) w,
+                options(pure, nomem, nostack, preserves_flags),
+            );
+        }
+    }
+
     /// The AVX2 kernel over up to `MR_AVX2` rows, one half panel (16 columns) at a time.
+    ///
+    /// # Safety
+    /// As `avx2`, for both halves, with `VNNI` false.
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn avx2_rows(a: &Rows, b: &[i8], c: &Columns, t: &Tile, rows: usize) {
+        // SAFETY: passed on from the caller.
+        unsafe { half_panels::<false>(a, b, c, t, rows) }
+    }
+
+    /// The AVX-VNNI kernel: `avx2_rows` with `vpdpbusd`.
+    ///
+    /// # Safety
+    /// As `avx2`, for both halves, with `VNNI` true.
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn avx_vnni_rows(a: &Rows, b: &[i8], c: &Columns, t: &Tile, rows: usize) {
+        // SAFETY: passed on from the caller.
+        unsafe { half_panels::<true>(a, b, c, t, rows) }
+    }
+
+    /// `avx2::<_, VNNI>` over up to `MR_AVX2` rows, one half panel at a time.
     ///
     /// # Safety
     /// As `avx2`, for both halves.
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn avx2_rows(a: &Rows, b: &[i8], c: &Columns, t: &Tile, rows: usize) {
+    #[inline]
+    unsafe fn half_panels<const VNNI: bool>(
+        a: &Rows,
+        b: &[i8],
+        c: &Columns,
+        t: &Tile,
+        rows: usize,
+    ) {
         for half in 0..2 {
             if 16 * half >= c.count {
                 break;
@@ -541,23 +594,29 @@ mod x86 {
             // SAFETY: passed on from the caller, with `ROWS <= rows`.
             unsafe {
                 match rows {
-                    n if n >= MR_AVX2 => avx2::<MR_AVX2>(a, b, half, c, t),
-                    3 => avx2::<3>(a, b, half, c, t),
-                    2 => avx2::<2>(a, b, half, c, t),
-                    _ => avx2::<1>(a, b, half, c, t),
+                    n if n >= MR_AVX2 => avx2::<MR_AVX2, VNNI>(a, b, half, c, t),
+                    3 => avx2::<3, VNNI>(a, b, half, c, t),
+                    2 => avx2::<2, VNNI>(a, b, half, c, t),
+                    _ => avx2::<1, VNNI>(a, b, half, c, t),
                 }
             }
         }
     }
 
     /// `ROWS` rows of offset activations times the columns `16 · half ..` of panel `b`,
-    /// scaled and written to the tile.
+    /// scaled and written to the tile; with `vpdpbusd` where `VNNI`.
     ///
     /// # Safety
-    /// The CPU has AVX2 and FMA; otherwise as `vnni`.
+    /// The CPU has AVX2 and FMA, and AVX-VNNI if `VNNI`; otherwise as `vnni`.
     #[target_feature(enable = "avx2,fma")]
     #[inline]
-    unsafe fn avx2<const ROWS: usize>(a: &Rows, b: &[i8], half: usize, c: &Columns, t: &Tile) {
+    unsafe fn avx2<const ROWS: usize, const VNNI: bool>(
+        a: &Rows,
+        b: &[i8],
+        half: usize,
+        c: &Columns,
+        t: &Tile,
+    ) {
         let quads = a.stride / 4;
         debug_assert!(a.q.len() >= ROWS * a.stride && b.len() == quads * QUAD);
         debug_assert!(a.scales.len() >= ROWS * a.groups && c.offsets.len() == a.groups * NR);
@@ -570,7 +629,8 @@ mod x86 {
             let mut sums = [[_mm256_setzero_si256(); 2]; ROWS];
             for quad in group * GROUP_QUADS..quads.min((group + 1) * GROUP_QUADS) {
                 // SAFETY: as in `vnni`: both 32-byte loads lie inside the panel's quad,
-                // and each 4-byte read inside its row.
+                // and each 4-byte read inside its row; `vpdpbusd` runs only where `VNNI`,
+                // on a CPU with AVX-VNNI (caller's promise).
                 unsafe {
                     let panel = bp.add(quad * QUAD + 4 * first);
                     // Past the panel's end this asks for bytes it never reads: a prefetch
@@ -583,6 +643,12 @@ mod x86 {
                     for (r, sum) in sums.iter_mut().enumerate() {
                         let x = std::ptr::read_unaligned(ap.add(r * a.stride + quad * 4).cast());
                         let x = _mm256_set1_epi32(x);
+                        if VNNI {
+                            // The CPU has AVX-VNNI (caller's promise).
+                            vpdpbusd(&mut sum[0], x, b0);
+                            vpdpbusd(&mut sum[1], x, b1);
+                            continue;
+                        }
                         // Two products of at most 255 · 63 per 16-bit lane: no saturation.
                         let p0 = _mm256_maddubs_epi16(x, b0);
                         let p1 = _mm256_maddubs_epi16(x, b1);
@@ -789,12 +855,21 @@ mod tests {
 
     #[test]
     #[cfg_attr(
+        not(akapit_cpu_avxvnni),
+        ignore = "this CPU has no AVX-VNNI (build.rs read /proc/cpuinfo)"
+    )]
+    fn the_avx_vnni_kernel_sums_the_rounded_inputs_exactly() {
+        check(Kernel::AvxVnni);
+    }
+
+    #[test]
+    #[cfg_attr(
         not(akapit_cpu_avx2),
         ignore = "this CPU has no AVX2 (build.rs read /proc/cpuinfo)"
     )]
     fn the_bias_lands_on_every_value_of_an_output_that_was_not_zeroed() {
         assert!(Kernel::detect().is_some(), "{REBUILD}");
-        for kernel in [Kernel::Avx2, Kernel::Avx512Vnni] {
+        for kernel in Kernel::ALL {
             if !kernel.runs_here() {
                 continue;
             }
@@ -814,7 +889,7 @@ mod tests {
     )]
     fn the_product_is_close_to_the_f32_one() {
         assert!(Kernel::detect().is_some(), "{REBUILD}");
-        for kernel in [Kernel::Avx2, Kernel::Avx512Vnni] {
+        for kernel in Kernel::ALL {
             if kernel.runs_here() {
                 close_to_f32(kernel);
             }
