@@ -363,6 +363,12 @@ pub struct BenchArgs {
     /// whose speed drifts then shifts both sides of each pair, not just one column.
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub rounds: usize,
+
+    /// Only time the layers' matrix products, one by one: f32, akapit's int8 (and bf16
+    /// where the CPU has it) and candle's q8_0 product, at each model's layer shapes, for a
+    /// passage batch and for a question; with each one's worst cosine to f32.
+    #[arg(long)]
+    pub products: bool,
 }
 
 #[derive(Debug, Args)]

@@ -18,7 +18,17 @@ use std::fmt::Display;
 use std::path::{Path, PathBuf};
 
 pub use model::{LazyModel, Model};
+pub use ops::compare::ProductRun;
 pub use precision::{label as products_label, reason as products_reason, Precision};
+
+/// Every product this CPU runs (and candle's q8_0 one) timed on `x · Wᵀ` for
+/// `rows × inputs × outputs`, about `budget` each (`akapit bench --products`).
+pub fn compare_products(
+    shape: (usize, usize, usize),
+    budget: std::time::Duration,
+) -> Result<Vec<ProductRun>, Error> {
+    Ok(ops::compare::compare(shape, budget, precision::label)?)
+}
 
 /// Fixes how many threads the encoder uses, once, before the process starts any thread
 /// (`main` calls it first). candle asks on every matrix product and, unless

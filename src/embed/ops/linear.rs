@@ -81,28 +81,19 @@ impl Linear {
             None
         };
         let outputs = parts.iter().map(|(_, outputs)| outputs).sum();
-        // The packed products read `[outputs, inputs]` in one piece: the parts' rows one
-        // after the other.
-        let whole = || -> Cow<[f32]> {
-            match weights.as_slice() {
-                [one] => Cow::Borrowed(one),
-                _ => Cow::Owned(weights.concat()),
-            }
-        };
-        let packed = match products {
-            Products::Bf16 => PackedBf16::pack(&whole(), inputs, outputs).map(Weight::Bf16),
-            Products::Int8 => PackedI8::pack(&whole(), inputs, outputs).map(Weight::Int8),
-            Products::F32 => None,
-        };
-        let weight = match packed {
-            Some(packed) => packed,
-            None => Weight::F32(Tensor::from_vec(
-                transposed(&weights, inputs, outputs),
-                (inputs, outputs),
-                &Device::Cpu,
-            )?),
-        };
+        let weight = Weight::new(&weights, inputs, outputs, products)?;
         Ok(Linear { weight, bias })
+    }
+
+    /// From `weight` `[outputs, inputs]` in memory, without a bias.
+    pub fn from_rows(
+        weight: &[f32],
+        inputs: usize,
+        outputs: usize,
+        products: Products,
+    ) -> Result<Self> {
+        let weight = Weight::new(&[Cow::Borrowed(weight)], inputs, outputs, products)?;
+        Ok(Linear { weight, bias: None })
     }
 
     /// From a ready `Wᵀ` `[inputs, outputs]`.
@@ -111,6 +102,15 @@ impl Linear {
             weight: Weight::F32(weight_t.contiguous()?),
             bias: None,
         })
+    }
+
+    /// The arithmetic this layer runs in (f32 where the CPU lacks what was asked).
+    pub fn products(&self) -> Products {
+        match &self.weight {
+            Weight::F32(_) => Products::F32,
+            Weight::Bf16(_) => Products::Bf16,
+            Weight::Int8(_) => Products::Int8,
+        }
     }
 
     pub fn outputs(&self) -> usize {
@@ -134,6 +134,38 @@ impl Linear {
             }
             Weight::Bf16(packed) => x.contiguous()?.apply_op1_no_bwd(&Product { packed, bias }),
             Weight::Int8(packed) => x.contiguous()?.apply_op1_no_bwd(&Product { packed, bias }),
+        }
+    }
+}
+
+impl Weight {
+    /// The parts' rows `[outputs, inputs]`, one part after the other, packed for
+    /// `products`, or transposed for f32 where this CPU does not run them.
+    fn new(
+        parts: &[Cow<[f32]>],
+        inputs: usize,
+        outputs: usize,
+        products: Products,
+    ) -> Result<Self> {
+        // The packed products read `[outputs, inputs]` in one piece.
+        let whole = || -> Cow<[f32]> {
+            match parts {
+                [one] => Cow::Borrowed(one),
+                _ => Cow::Owned(parts.concat()),
+            }
+        };
+        let packed = match products {
+            Products::Bf16 => PackedBf16::pack(&whole(), inputs, outputs).map(Weight::Bf16),
+            Products::Int8 => PackedI8::pack(&whole(), inputs, outputs).map(Weight::Int8),
+            Products::F32 => None,
+        };
+        match packed {
+            Some(packed) => Ok(packed),
+            None => Ok(Weight::F32(Tensor::from_vec(
+                transposed(parts, inputs, outputs),
+                (inputs, outputs),
+                &Device::Cpu,
+            )?)),
         }
     }
 }
