@@ -610,3 +610,41 @@ fn the_hugging_face_cache_is_found_offline() {
         "{err}"
     );
 }
+
+/// `bench --products` times every layer shape of the model asked, for a passage batch and
+/// a question, in f32, in this CPU's int8 where it has one, and in candle's q8_0; each
+/// product close to f32.
+#[test]
+fn bench_products_times_each_layer_in_each_arithmetic() {
+    let project = Project::new();
+    let json = project.json(&[
+        "bench",
+        "--products",
+        "--model",
+        "multilingual-e5-small",
+        "--json",
+    ]);
+    assert!(json["cpu"].as_str().is_some_and(|cpu| !cpu.is_empty()));
+    let layers = json["layers"].as_array().unwrap();
+    // Four layers, each for passages and for a question; e5's only.
+    assert_eq!(layers.len(), 8);
+    for layer in layers {
+        assert_eq!(layer["model"], "multilingual-e5-small");
+        let runs = layer["runs"].as_array().unwrap();
+        let products: Vec<&str> = runs
+            .iter()
+            .map(|r| r["product"].as_str().unwrap())
+            .collect();
+        let int8 = products.iter().any(|p| p.starts_with("int8 ("));
+        assert_eq!(int8, cfg!(akapit_cpu_avx2), "{products:?}");
+        assert_eq!(products.first(), Some(&"f32"));
+        assert_eq!(products.last(), Some(&"candle q8_0 QMatMul"));
+        for run in runs {
+            assert!(run["gmac_per_s"].as_f64().unwrap() > 0.0, "{run}");
+            assert!(
+                run["worst_cosine_to_f32"].as_f64().unwrap() > 0.999,
+                "{run}"
+            );
+        }
+    }
+}
