@@ -171,6 +171,9 @@ const LAYERS: &[(&str, &str, usize, usize)] = &[
 /// Rows of a product: a batch of passages (its tokens), and a question.
 const PRODUCT_ROWS: [(&str, usize); 2] = [("passages", 512), ("question", 16)];
 
+/// About how long each product is timed, in seven stretches.
+const PRODUCT_BUDGET: std::time::Duration = std::time::Duration::from_millis(400);
+
 #[derive(Debug, Serialize)]
 struct ProductsJson {
     threads: usize,
@@ -269,6 +272,10 @@ pub fn run(ctx: &Context, args: BenchArgs) -> Result<Outcome> {
             }
         }
     }
+    if args.rounds > 0 && report.references.is_empty() {
+        ctx.ui
+            .warn("--rounds pairs akapit with the references, and none ran: no paired rounds");
+    }
     if args.rounds > 0 && !report.references.is_empty() && failed.is_none() {
         let engines: Vec<&Engine> = engines_of(&args)
             .into_iter()
@@ -304,8 +311,7 @@ fn products(ctx: &Context, args: &BenchArgs) -> Result<Outcome> {
             ctx.ui.note(format!(
                 "{model}, {layer}: {rows} × {inputs} × {outputs} ({rows_for})"
             ));
-            let budget = std::time::Duration::from_millis(400);
-            let runs = crate::embed::compare_products((rows, inputs, outputs), budget)?;
+            let runs = crate::embed::compare_products((rows, inputs, outputs), PRODUCT_BUDGET)?;
             report.layers.push(LayerRuns {
                 model,
                 layer,
@@ -318,8 +324,8 @@ fn products(ctx: &Context, args: &BenchArgs) -> Result<Outcome> {
         print_json(&report)?;
     } else {
         let mut out = format!(
-            "{} threads on {}; each figure the median of 7 stretches of about 57 ms\n\n{:<52} {:<22} {:>10} {:>8} {:>12}\n",
-            report.threads, report.cpu, "layer: rows × inputs × outputs", "product", "µs/call", "GMAC/s", "worst cos"
+            "{} threads on {}; each figure the median of 7 stretches of about {} ms; \"worst cos\": the lowest cosine of an output row to f32's\n\n{:<52} {:<22} {:>10} {:>8} {:>12}\n",
+            report.threads, report.cpu, PRODUCT_BUDGET.as_millis() / 7, "layer: rows × inputs × outputs", "product", "µs/call", "GMAC/s", "worst cos"
         );
         for layer in &report.layers {
             for run in &layer.runs {
