@@ -108,8 +108,9 @@ fn worst_cosine(a: &Tensor, b: &Tensor) -> Result<f64> {
 }
 
 /// `n` deterministic values in `[-scale, scale)`; every 97th eight times larger, as the
-/// few large dimensions of a layer norm's output are.
-fn values(n: usize, seed: u64, scale: f32) -> Vec<f32> {
+/// few large dimensions of a layer norm's output are. (The int8 product's tests use them
+/// too.)
+pub(crate) fn values(n: usize, seed: u64, scale: f32) -> Vec<f32> {
     let mut state = seed;
     (0..n)
         .map(|i| {

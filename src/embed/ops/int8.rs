@@ -720,23 +720,10 @@ unsafe impl Packed for PackedI8 {
 mod tests {
     use super::*;
 
-    /// Deterministic values in [-1, 1), with some rows scaled up (outliers, as in real
+    /// Deterministic values in [-1, 1), with some scaled up (outliers, as in real
     /// activations).
     fn values(n: usize, seed: u64) -> Vec<f32> {
-        let mut state = seed;
-        (0..n)
-            .map(|i| {
-                state = state
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                let x = ((state >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0;
-                if i % 97 == 0 {
-                    x * 8.0
-                } else {
-                    x
-                }
-            })
-            .collect()
+        crate::embed::ops::compare::values(n, seed, 1.0)
     }
 
     /// Symmetric rounding to ±127 by its largest magnitude, written independently of the
