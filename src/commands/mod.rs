@@ -14,6 +14,7 @@ mod extract;
 mod index;
 mod loaded;
 mod models;
+mod products;
 mod related;
 mod scale;
 mod serve;
