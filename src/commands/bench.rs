@@ -223,7 +223,7 @@ pub fn run(ctx: &Context, args: BenchArgs) -> Result<Outcome> {
     let mut failed = None;
     if !engines.is_empty() {
         let inputs = reference_inputs(&synthetic, work.path())?;
-        for engine in engines {
+        for &engine in &engines {
             ctx.ui.note(format!(
                 "running {} on the same passages ({})",
                 engine.label, engine.setup
@@ -236,18 +236,15 @@ pub fn run(ctx: &Context, args: BenchArgs) -> Result<Outcome> {
                 }
             }
         }
+        // Every engine ran (or the run ends with its error): pair akapit with each.
+        if args.rounds > 0 && failed.is_none() {
+            report.paired = paired_rounds(ctx, &args, &engines, &synthetic, &inputs)?;
+        }
     }
-    if args.rounds > 0 && report.references.is_empty() {
-        ctx.ui
-            .warn("--rounds pairs akapit with the references, and none ran: no paired rounds");
-    }
-    if args.rounds > 0 && !report.references.is_empty() && failed.is_none() {
-        let engines: Vec<&Engine> = engines_of(&args)
-            .into_iter()
-            .filter(|e| report.references.iter().any(|r| r.engine == e.label))
-            .collect();
-        let inputs = reference_inputs(&synthetic, work.path())?;
-        report.paired = paired_rounds(ctx, &args, &engines, &synthetic, &inputs)?;
+    if args.rounds > 0 && report.paired.is_empty() {
+        ctx.ui.warn(
+            "no paired rounds: --rounds needs references, and none was asked for or one failed",
+        );
     }
     if ctx.json {
         print_json(&report)?;
